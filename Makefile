@@ -1,0 +1,33 @@
+# Two commands are all a new user needs: `make demo` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEMO_DB ?= sqlite:///tamtu-demo.db
+SAMPLES := data/samples/out
+
+.PHONY: install demo test lint samples clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+samples: $(STAMP)
+	$(PY) data/samples/generate.py --out $(SAMPLES)
+
+demo: samples
+	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu ingest $(SAMPLES)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# pytest exits 5 when no test ran; make treats every non-zero status as a failure.
+test: lint
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) $(SAMPLES) tamtu-demo.db* tamtu-runs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Every interface a person touches: the HTTP API, the command line and the dashboard."""

@@ -1,0 +1,259 @@
+"""Topic and signal classification: the runtime estimator classes and safe model loading."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import KFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion
+from sklearn.preprocessing import LabelBinarizer, MultiLabelBinarizer
+from sklearn.svm import LinearSVC
+
+from pipeline.extract import SIGNALS, rule_signals
+from pipeline.normalize import fold_diacritics
+from pipeline.tokenize import word_tokens
+
+OTHER = "other"
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+class ModelLoadError(RuntimeError):
+    """A model file that is missing, damaged or holds types we do not trust."""
+
+
+# Analyzers are module-level functions so that the fitted model can be saved and loaded.
+def word_analyzer(text: str) -> list[str]:
+    """Return lower-cased underthesea word tokens plus adjacent word pairs."""
+    words = [w.lower().replace(" ", "_") for w in word_tokens(text) if any(c.isalnum() for c in w)]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def folded_syllable_analyzer(text: str) -> list[str]:
+    """Return diacritic-free syllables and syllable pairs, so unaccented typing still matches."""
+    syllables = [s for s in _SYLLABLE_SPLIT(fold_diacritics(text)) if s]
+    return syllables + [f"{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+
+
+def _SYLLABLE_SPLIT(text: str) -> list[str]:  # noqa: N802
+    return _NON_WORD.sub(" ", text).split()
+
+
+def build_features(*, max_char_features: int = 150_000) -> FeatureUnion:
+    """Return the feature extractor: word tokens, folded syllables and character n-grams."""
+    return FeatureUnion([
+        ("words", TfidfVectorizer(analyzer=word_analyzer, sublinear_tf=True, min_df=1)),
+        ("syllables", TfidfVectorizer(
+            analyzer=folded_syllable_analyzer, sublinear_tf=True, min_df=2)),
+        ("chars", TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), lowercase=True, sublinear_tf=True, min_df=2,
+            max_features=max_char_features, dtype=np.float32)),
+    ])
+
+
+def _calibrated_svm(c: float) -> CalibratedClassifierCV:
+    return CalibratedClassifierCV(
+        LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=3
+    )
+
+
+@dataclass
+class Prediction:
+    """Topics (or ["other"]), the probability of every topic, and the signals of one text."""
+
+    topics: list[str]
+    scores: dict[str, float]
+    signals: list[str] = field(default_factory=list)
+
+
+class TopicModel(BaseEstimator):
+    """Multi-label (one-vs-rest) or single-label text classifier with tuned thresholds.
+
+    Multi-label: the `none_label` ("other") is not learned as a class; it is predicted when no
+    label passes its threshold. Single-label data (one label per row) gives a multiclass model
+    that predicts exactly one label per text.
+    """
+
+    def __init__(
+        self,
+        *,
+        c: float = 0.5,
+        none_label: str = OTHER,
+        n_folds: int = 5,
+        max_char_features: int = 150_000,
+        random_state: int = 0,
+    ):
+        self.c = c
+        self.none_label = none_label
+        self.n_folds = n_folds
+        self.max_char_features = max_char_features
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ training
+    def fit(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> TopicModel:
+        """Learn features, one calibrated classifier per label and per-label thresholds."""
+        texts = list(texts)
+        labels = [list(dict.fromkeys(row)) for row in labels]
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} label lists")
+        if len(texts) < 10:
+            raise ValueError(f"need at least 10 labelled texts, got {len(texts)}")
+        if any(not row for row in labels):
+            raise ValueError("every text needs at least one label")
+        self.multilabel_ = any(len(row) > 1 for row in labels)
+        self.features_ = build_features(max_char_features=self.max_char_features)
+        matrix = self.features_.fit_transform(texts)
+        if self.multilabel_:
+            targets = [[x for x in row if x != self.none_label] for row in labels]
+            self.binarizer_ = MultiLabelBinarizer()
+            y = self.binarizer_.fit_transform(targets)
+            self.labels_ = list(self.binarizer_.classes_)
+            self.thresholds_ = self._tune_thresholds(matrix, y)
+            self.classifier_ = OneVsRestClassifier(_calibrated_svm(self.c)).fit(matrix, y)
+        else:
+            flat = [row[0] for row in labels]
+            self.binarizer_ = LabelBinarizer().fit(flat)
+            self.labels_ = list(self.binarizer_.classes_)
+            if len(self.labels_) < 2:
+                raise ValueError("need at least two different labels to train")
+            self.thresholds_ = {label: 0.0 for label in self.labels_}
+            self.classifier_ = _calibrated_svm(self.c).fit(matrix, flat)
+        return self
+
+    def _tune_thresholds(self, matrix: Any, y: np.ndarray) -> dict[str, float]:
+        folds = KFold(n_splits=self.n_folds, shuffle=True, random_state=self.random_state)
+        probabilities = np.zeros(y.shape, dtype=float)
+        for train, test in folds.split(matrix):
+            model = OneVsRestClassifier(_calibrated_svm(self.c)).fit(matrix[train], y[train])
+            probabilities[test] = model.predict_proba(matrix[test])
+        self.oof_probabilities_ = probabilities
+        grid = np.arange(0.1, 0.91, 0.025)
+        thresholds: dict[str, float] = {}
+        for j, label in enumerate(self.labels_):
+            truth = y[:, j].astype(bool)
+            best, best_f1 = 0.5, -1.0
+            for threshold in grid:
+                predicted = probabilities[:, j] >= threshold
+                tp = float(np.sum(predicted & truth))
+                f1 = 2 * tp / (predicted.sum() + truth.sum()) if truth.any() else 0.0
+                if f1 > best_f1 + 1e-9:
+                    best, best_f1 = float(threshold), f1
+            thresholds[label] = round(best, 3)
+        return thresholds
+
+    # ------------------------------------------------------------------ prediction
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one probability per label (columns in `labels_` order) for each text."""
+        matrix = self.features_.transform(list(texts))
+        if self.multilabel_:
+            return np.asarray(self.classifier_.predict_proba(matrix))
+        probabilities = np.asarray(self.classifier_.predict_proba(matrix))
+        order = [list(self.classifier_.classes_).index(label) for label in self.labels_]
+        return probabilities[:, order]
+
+    def predict_labels(self, probabilities: np.ndarray) -> list[list[str]]:
+        """Return the labels chosen from probabilities (thresholds, or the best single label)."""
+        if not self.multilabel_:
+            return [[self.labels_[int(i)]] for i in probabilities.argmax(axis=1)]
+        limits = np.array([self.thresholds_[label] for label in self.labels_])
+        chosen = probabilities >= limits
+        return [
+            [label for label, keep in zip(self.labels_, row, strict=True) if keep]
+            or [self.none_label]
+            for row in chosen
+        ]
+
+    def predict(self, texts: Sequence[str]) -> list[list[str]]:
+        """Return the labels of each text."""
+        return self.predict_labels(self.predict_proba(texts))
+
+
+class TamtuClassifier(BaseEstimator):
+    """The shipped artefact: a topic model plus a signal model; signals also come from rules."""
+
+    def __init__(self, *, topic_model: TopicModel, signal_model: TopicModel | None = None):
+        self.topic_model = topic_model
+        self.signal_model = signal_model
+
+    def predict_batch(self, texts: Sequence[str]) -> list[Prediction]:
+        """Return topics, scores and signals for each normalised text."""
+        texts = list(texts)
+        if not texts:
+            return []
+        probabilities = self.topic_model.predict_proba(texts)
+        topics = self.topic_model.predict_labels(probabilities)
+        labels = self.topic_model.labels_
+        model_signals: list[list[str]] = [[] for _ in texts]
+        if self.signal_model is not None:
+            chosen = self.signal_model.predict(texts)
+            model_signals = [[s for s in row if s in SIGNALS] for row in chosen]
+        results = []
+        for i, text in enumerate(texts):
+            found = set(rule_signals(text)) | set(model_signals[i])
+            results.append(Prediction(
+                topics=topics[i],
+                scores={label: round(float(p), 4) for label, p in zip(labels, probabilities[i],
+                                                                      strict=True)},
+                signals=[s for s in SIGNALS if s in found],
+            ))
+        return results
+
+
+# ---------------------------------------------------------------------- persistence
+# skops refuses to load any type not listed here, so a tampered file cannot run code.
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "builtins.")
+_TRUSTED_NAMES = frozenset({
+    "pipeline.classify.TopicModel",
+    "pipeline.classify.TamtuClassifier",
+    "pipeline.classify.word_analyzer",
+    "pipeline.classify.folded_syllable_analyzer",
+    "collections.defaultdict",
+    "collections.OrderedDict",
+})
+
+
+def save_classifier(model: TamtuClassifier, path: Path) -> str:
+    """Write the model with skops and return the file's SHA-256."""
+    import skops.io as sio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sio.dump(model, path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_classifier(path: Path) -> TamtuClassifier:
+    """Return the classifier stored at path, refusing files that hold untrusted types."""
+    import skops.io as sio
+
+    if not path.exists():
+        raise ModelLoadError(f"không tìm thấy tệp mô hình '{path}'")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as error:  # skops raises zip and json errors on damaged files
+        raise ModelLoadError(f"tệp mô hình '{path}' bị hỏng hoặc không đúng định dạng") from error
+    refused = [
+        t for t in untrusted if t not in _TRUSTED_NAMES and not t.startswith(_TRUSTED_PREFIXES)
+    ]
+    if refused:
+        raise ModelLoadError(
+            f"tệp mô hình '{path}' chứa kiểu dữ liệu không tin cậy: {', '.join(refused[:5])}"
+        )
+    model = sio.load(path, trusted=untrusted)
+    if not isinstance(model, TamtuClassifier):
+        raise ModelLoadError(f"tệp '{path}' không phải mô hình phân loại của Tâm tư")
+    return model
+
+
+def fresh_copy(model: TopicModel) -> TopicModel:
+    """Return an unfitted copy with the same settings (for cross-validation)."""
+    return clone(model)
+

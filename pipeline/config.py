@@ -1,0 +1,29 @@
+"""Settings read from the environment (prefix TAMTU_) with safe local defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the system; tests build their own instance instead of the cached one."""
+
+    model_config = SettingsConfigDict(env_prefix="TAMTU_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///tamtu.db"
+    data_dir: Path = PROJECT_ROOT / "data"
+    model_path: Path = PROJECT_ROOT / "models" / "artifacts" / "topic_model.skops"
+    runs_dir: Path = Path("tamtu-runs")
+    tokenize_cache_size: int = 200_000
+    batch_size: int = 500
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,55 @@
+"""The canonical petition record and the quarantine row every reader produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+SOURCE_TYPES: tuple[str, ...] = (
+    "petition",
+    "complaint",
+    "denunciation",
+    "feedback",
+    "minutes",
+    "social",
+)
+
+RECORD_FIELDS: tuple[str, ...] = (
+    "text",
+    "received_at",
+    "area",
+    "source_type",
+    "external_id",
+    "sender_name",
+    "sender_contact",
+    "channel",
+)
+
+
+@dataclass
+class Record:
+    """One citizen text as read from a file, before normalisation."""
+
+    text: str
+    source_type: str = "feedback"
+    received_at: date | None = None
+    area: str | None = None
+    external_id: str | None = None
+    sender_name: str | None = None
+    sender_contact: str | None = None
+    channel: str | None = None
+    is_response: bool = False
+    source_file: str = ""
+    source_row: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class QuarantineRow:
+    """A row or a whole file that could not become a record, with the reason in plain words."""
+
+    source_file: str
+    source_row: int | None
+    reason: str
+    raw: str = ""

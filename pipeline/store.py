@@ -1,0 +1,319 @@
+"""The only SQL in the project: tables, migrations, inserts and queries (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+ingest_runs = sa.Table(
+    "ingest_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("paths", sa.Text, nullable=False, server_default=""),
+    sa.Column("read", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stored", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("report_dir", sa.Text),
+)
+
+petitions = sa.Table(
+    "petitions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("content_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("source_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("text_raw", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Date, index=True),
+    sa.Column("area_raw", sa.Text),
+    sa.Column("area", sa.Text, nullable=False, server_default="chưa xác định", index=True),
+    sa.Column("village", sa.Text),
+    sa.Column("commune", sa.Text),
+    sa.Column("province", sa.Text),
+    sa.Column("source_type", sa.String(20), nullable=False, index=True),
+    sa.Column("external_id", sa.Text),
+    sa.Column("sender_name", sa.Text),
+    sa.Column("sender_contact", sa.Text),
+    sa.Column("channel", sa.Text),
+    sa.Column("is_response", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("no_diacritics", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("legacy_encoding", sa.String(10)),
+    sa.Column("topics", sa.JSON, nullable=False),
+    sa.Column("scores", sa.JSON, nullable=False),
+    sa.Column("signals", sa.JSON, nullable=False),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("source_row", sa.Integer),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("ingest_runs.id")),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("extra", sa.JSON, nullable=False),
+)
+
+petition_topics = sa.Table(
+    "petition_topics",
+    metadata,
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), primary_key=True),
+    sa.Column("topic", sa.String(40), primary_key=True, index=True),
+    sa.Column("score", sa.Float, nullable=False),
+)
+
+petition_signals = sa.Table(
+    "petition_signals",
+    metadata,
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), primary_key=True),
+    sa.Column("signal", sa.String(20), primary_key=True, index=True),
+)
+
+duplicates = sa.Table(
+    "duplicates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), nullable=False, index=True),
+    sa.Column("source_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("source_row", sa.Integer),
+    sa.Column("sender_name", sa.Text),
+    sa.Column("received_at", sa.Date),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("ingest_runs.id")),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("source_row", sa.Integer),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False, server_default=""),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("ingest_runs.id")),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be reached or is not at the expected schema."""
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time without tzinfo (stored as naive UTC in both databases)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def create_db_engine(url: str) -> Engine:
+    """Return an engine for the URL; SQLite gets WAL mode and foreign keys on every connection."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database schema to the newest migration (Alembic)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except sa.exc.OperationalError as error:
+        raise StoreError(f"Không kết nối được cơ sở dữ liệu: {error.orig}") from error
+
+
+class PetitionStore:
+    """Reads and writes petitions, duplicates, quarantine rows and ingest runs."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, paths: Sequence[str]) -> int:
+        """Return the id of a new ingest run."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.insert(ingest_runs).returning(ingest_runs.c.id),
+                {"started_at": utcnow(), "paths": "\n".join(paths)},
+            )
+            return int(result.scalar_one())
+
+    def finish_run(self, run_id: int, counts: Mapping[str, int], report_dir: str | None) -> None:
+        """Record the final accounting of a run."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(ingest_runs)
+                .where(ingest_runs.c.id == run_id)
+                .values(finished_at=utcnow(), report_dir=report_dir, **counts)
+            )
+
+    # ------------------------------------------------------------------ batch writes
+    def known_hashes(self, hashes: Iterable[str]) -> dict[str, int]:
+        """Return {content hash: petition id} for hashes already stored."""
+        wanted = list(set(hashes))
+        found: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted, 500):
+                rows = conn.execute(
+                    sa.select(petitions.c.content_hash, petitions.c.id).where(
+                        petitions.c.content_hash.in_(chunk)
+                    )
+                )
+                found.update({row.content_hash: row.id for row in rows})
+        return found
+
+    def known_source_keys(self, keys: Iterable[str]) -> set[str]:
+        """Return the source keys (file + row) already recorded as petition, duplicate or quarantine."""
+        wanted = list(set(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for table in (petitions, duplicates, quarantine):
+                for chunk in _chunks(wanted, 500):
+                    rows = conn.execute(
+                        sa.select(table.c.source_key).where(table.c.source_key.in_(chunk))
+                    )
+                    found.update(row.source_key for row in rows)
+        return found
+
+    def write_batch(
+        self,
+        new_petitions: Sequence[dict[str, Any]],
+        new_duplicates: Sequence[dict[str, Any]],
+        new_quarantine: Sequence[dict[str, Any]],
+    ) -> dict[str, int]:
+        """Insert one batch in one transaction; return {content hash: id} of the new petitions.
+
+        Duplicates may name their first copy by `content_hash` when it is in the same batch.
+        """
+        now = utcnow()
+        ids: dict[str, int] = {}
+        with self.engine.begin() as conn:
+            if new_petitions:
+                rows = [{**p, "created_at": now} for p in new_petitions]
+                columns = {c.name for c in petitions.columns}
+                result = conn.execute(
+                    sa.insert(petitions).returning(petitions.c.id, petitions.c.content_hash),
+                    [{k: v for k, v in row.items() if k in columns} for row in rows],
+                    )
+                ids = {row.content_hash: row.id for row in result}
+                topic_rows = [
+                    {"petition_id": ids[p["content_hash"]], "topic": topic,
+                     "score": float(p["scores"].get(topic, 1.0))}
+                    for p in new_petitions
+                    for topic in p["topics"]
+                ]
+                signal_rows = [
+                    {"petition_id": ids[p["content_hash"]], "signal": signal}
+                    for p in new_petitions
+                    for signal in p["signals"]
+                ]
+                if topic_rows:
+                    conn.execute(sa.insert(petition_topics), topic_rows)
+                if signal_rows:
+                    conn.execute(sa.insert(petition_signals), signal_rows)
+            if new_duplicates:
+                rows = []
+                for dup in new_duplicates:
+                    row = {k: v for k, v in dup.items() if k != "content_hash"}
+                    if row.get("petition_id") is None:
+                        row["petition_id"] = ids[dup["content_hash"]]
+                    rows.append({**row, "created_at": now})
+                conn.execute(sa.insert(duplicates), rows)
+            if new_quarantine:
+                conn.execute(sa.insert(quarantine), [{**q, "created_at": now} for q in new_quarantine])
+        return ids
+
+    # ------------------------------------------------------------------ reads
+    def count_petitions(self, *, include_responses: bool = False) -> int:
+        """Return how many petitions are stored (officials' answers excluded by default)."""
+        query = sa.select(sa.func.count()).select_from(petitions)
+        if not include_responses:
+            query = query.where(petitions.c.is_response.is_(False))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def counts_by(self, column: str, *, run_id: int | None = None) -> dict[str, int]:
+        """Return citizen-petition counts grouped by a petitions column (source_type, area, …)."""
+        col = petitions.c[column]
+        query = (
+            sa.select(col, sa.func.count())
+            .where(petitions.c.is_response.is_(False))
+            .group_by(col)
+            .order_by(sa.func.count().desc())
+        )
+        if run_id is not None:
+            query = query.where(petitions.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return {str(key): int(n) for key, n in conn.execute(query)}
+
+    def counts_by_topic(self, *, run_id: int | None = None) -> dict[str, int]:
+        """Return citizen-petition counts per topic code."""
+        query = (
+            sa.select(petition_topics.c.topic, sa.func.count())
+            .join(petitions, petitions.c.id == petition_topics.c.petition_id)
+            .where(petitions.c.is_response.is_(False))
+            .group_by(petition_topics.c.topic)
+            .order_by(sa.func.count().desc())
+        )
+        if run_id is not None:
+            query = query.where(petitions.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return {str(topic): int(n) for topic, n in conn.execute(query)}
+
+    def quarantine_rows(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Return quarantine rows, newest run first."""
+        query = sa.select(quarantine).order_by(quarantine.c.id)
+        if run_id is not None:
+            query = query.where(quarantine.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def duplicate_rows(self, petition_id: int) -> list[dict[str, Any]]:
+        """Return the duplicate copies linked to a petition."""
+        query = sa.select(duplicates).where(duplicates.c.petition_id == petition_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def petition_frame_rows(
+        self, *, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Return citizen petitions (no officials' answers) as plain dicts for analysis."""
+        query = sa.select(
+            petitions.c.id, petitions.c.received_at, petitions.c.area, petitions.c.village,
+            petitions.c.commune, petitions.c.province, petitions.c.source_type,
+            petitions.c.topics, petitions.c.signals, petitions.c.sender_name, petitions.c.text,
+        ).where(petitions.c.is_response.is_(False))
+        if start is not None:
+            query = query.where(petitions.c.received_at >= start)
+        if end is not None:
+            query = query.where(petitions.c.received_at <= end)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query.order_by(petitions.c.id))]
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,63 @@
+"""Shared fixtures: settings, stores on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from pipeline.config import Settings
+from pipeline.store import PetitionStore, create_db_engine, metadata, migrate
+from tests.pg_server import PostgresServer
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server: TAMTU_TEST_POSTGRES_URL, or one started for this session."""
+    given = os.environ.get("TAMTU_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def _reset(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_db_engine(url)
+    migrate(engine)
+    _reset(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[PetitionStore]:
+    """A PetitionStore on a migrated empty database (SQLite and PostgreSQL)."""
+    engine = create_db_engine(db_url)
+    migrate(engine)
+    yield PetitionStore(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings pointing at the test database and a temporary runs directory."""
+    return Settings(database_url=db_url, runs_dir=tmp_path / "runs")
