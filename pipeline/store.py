@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,76 @@ class PetitionStore:
             query = query.where(petitions.c.received_at <= end)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query.order_by(petitions.c.id))]
+
+
+@dataclass(frozen=True)
+class PetitionFilter:
+    """Filters of the petition list; every field optional."""
+
+    topic: str | None = None
+    area: str | None = None
+    start: date | None = None
+    end: date | None = None
+    source_type: str | None = None
+    signal: str | None = None
+    q: str | None = None
+    areas_allowed: tuple[str, ...] | None = None
+    include_responses: bool = False
+
+
+def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
+    if not filters.include_responses:
+        query = query.where(petitions.c.is_response.is_(False))
+    if filters.topic:
+        query = query.where(petitions.c.id.in_(
+            sa.select(petition_topics.c.petition_id).where(petition_topics.c.topic == filters.topic)
+        ))
+    if filters.signal:
+        query = query.where(petitions.c.id.in_(
+            sa.select(petition_signals.c.petition_id).where(
+                petition_signals.c.signal == filters.signal)
+        ))
+    if filters.area:
+        query = query.where(petitions.c.area.ilike(f"%{_escape_like(filters.area)}%", escape="\\"))
+    if filters.areas_allowed is not None:
+        query = query.where(sa.or_(sa.false(), *(
+            petitions.c.area.ilike(f"%{_escape_like(a)}%", escape="\\")
+            for a in filters.areas_allowed
+        )))
+    if filters.start:
+        query = query.where(petitions.c.received_at >= filters.start)
+    if filters.end:
+        query = query.where(petitions.c.received_at <= filters.end)
+    if filters.source_type:
+        query = query.where(petitions.c.source_type == filters.source_type)
+    if filters.q:
+        for word in filters.q.split():
+            query = query.where(petitions.c.text.ilike(f"%{_escape_like(word)}%", escape="\\"))
+    return query
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_petitions(
+    engine: Engine, filters: PetitionFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Return one page of petitions matching the filters (newest first) and the total count."""
+    base = _filtered(sa.select(petitions), filters)
+    count_query = _filtered(sa.select(sa.func.count()).select_from(petitions), filters)
+    page = base.order_by(petitions.c.received_at.desc().nulls_last(), petitions.c.id.desc())
+    with engine.connect() as conn:
+        total = int(conn.execute(count_query).scalar_one())
+        rows = [dict(r._mapping) for r in conn.execute(page.limit(limit).offset(offset))]
+    return rows, total
+
+
+def get_petition(engine: Engine, petition_id: int) -> dict[str, Any] | None:
+    """Return one petition by id, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(petitions).where(petitions.c.id == petition_id)).first()
+    return dict(row._mapping) if row else None
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
