@@ -251,7 +251,8 @@ def evaluate(
         fail("chưa có mô hình mặc định; dùng --model hoặc chạy lệnh train", 2)
     predicted = []
     for start in range(0, len(labelled.texts), 1000):
-        predicted += [p.topics for p in classifier.predict_batch(labelled.texts[start:start + 1000])]
+        chunk = labelled.texts[start:start + 1000]
+        predicted += [p.topics for p in classifier.predict_batch(chunk)]
     metrics = label_metrics(labelled.labels, predicted, bootstrap=200)
     if as_json:
         console.print_json(json.dumps(metrics, ensure_ascii=False))
@@ -335,7 +336,8 @@ def classify(
     assert input_path is not None
     show = sys.stderr.isatty()
     with Progress(TextColumn("[bold]Đang phân loại[/]"), MofNCompleteColumn(), TextColumn("dòng"),
-                  TimeElapsedColumn(), console=err_console, disable=not show, transient=True) as bar:
+                  TimeElapsedColumn(), console=err_console, disable=not show,
+                  transient=True) as bar:
         task = bar.add_task("classify", total=None)
         try:
             counts = classify_stream(input_path, output, classifier,
@@ -348,3 +350,26 @@ def classify(
            else "")
         + (f"; kết quả: {output}" if output else ""), highlight=False,
     )
+
+
+# ---------------------------------------------------------------------- server
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Địa chỉ lắng nghe")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Cổng")] = 8000,
+) -> None:
+    """Chạy máy chủ API (và trang theo dõi) tại http://HOST:PORT."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    try:
+        open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    console.print(
+        f"Tâm tư đang chạy tại http://{host}:{port} — tài liệu API: "
+        f"http://{host}:{port}/api/v1/docs (Ctrl+C để dừng)", highlight=False,
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -32,7 +32,7 @@ def train_classifier(
     if with_signals and data.signals is not None and any(data.signals):
         signal_labels = [row or [OTHER] for row in data.signals]
         if sum(1 for row in data.signals if row) >= 20:
-            signal_model = TopicModel(c=c).fit(data.texts, signal_labels)
+            signal_model = TopicModel(c=c, light_features=True).fit(data.texts, signal_labels)
             # A signal model must stay multi-label even if no text has two signals.
             if not signal_model.multilabel_:
                 signal_model = None
@@ -126,3 +126,30 @@ def describe(data: LabelledData) -> dict[str, Any]:
         "syllables_max": int(lengths.max()),
     }
 
+
+
+def main() -> None:
+    """Retrain the shipped default model: python -m models.train [--corpus D] [--out M]."""
+    import argparse
+
+    from pipeline.config import PROJECT_ROOT
+
+    parser = argparse.ArgumentParser(description="Huấn luyện lại mô hình mặc định của Tâm tư")
+    parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "data" / "corpus")
+    parser.add_argument("--stranger", type=Path,
+                        default=PROJECT_ROOT / "data" / "stranger" / "stranger.jsonl")
+    parser.add_argument("--out", type=Path,
+                        default=PROJECT_ROOT / "models" / "artifacts" / "topic_model.skops")
+    args = parser.parse_args()
+    metrics = train_default(args.corpus, args.out, stranger=args.stranger,
+                            progress=lambda m: print(f"… {m}", flush=True))
+    cv = metrics["cross_validation"]["topics"]
+    print(f"Kiểm định chéo: micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f}")
+    if "stranger" in metrics:
+        st = metrics["stranger"]["topics"]
+        print(f"Tập người lạ: micro-F1 {st['micro_f1']:.3f}, macro-F1 {st['macro_f1']:.3f}")
+    print(f"Đã ghi {args.out} ({metrics['size_bytes'] / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

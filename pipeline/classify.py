@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,10 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import FeatureUnion
+from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import LabelBinarizer, MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
@@ -24,6 +25,8 @@ from pipeline.normalize import fold_diacritics
 from pipeline.tokenize import word_tokens
 
 OTHER = "other"
+# Calibration uses 3 inner folds inside each of the threshold-tuning folds.
+MIN_EXAMPLES_PER_LABEL = 8
 _NON_WORD = re.compile(r"[^\w]+")
 
 
@@ -48,21 +51,37 @@ def _SYLLABLE_SPLIT(text: str) -> list[str]:  # noqa: N802
     return _NON_WORD.sub(" ", text).split()
 
 
-def build_features(*, max_char_features: int = 150_000) -> FeatureUnion:
-    """Return the feature extractor: word tokens, folded syllables and character n-grams."""
+def build_features(*, light: bool = False) -> FeatureUnion:
+    """Return the feature extractor: word tokens, folded syllables and character n-grams.
+
+    Hashed features keep the model file small and fast to load (no vocabulary to store);
+    `light` keeps only the folded syllables (used for the signal model).
+    """
+    syllables = ("syllables", make_pipeline(
+        HashingVectorizer(analyzer=folded_syllable_analyzer, n_features=2**18,
+                          alternate_sign=False, norm=None),
+        TfidfTransformer(sublinear_tf=True),
+    ))
+    if light:
+        return FeatureUnion([syllables])
     return FeatureUnion([
-        ("words", TfidfVectorizer(analyzer=word_analyzer, sublinear_tf=True, min_df=1)),
-        ("syllables", TfidfVectorizer(
-            analyzer=folded_syllable_analyzer, sublinear_tf=True, min_df=2)),
-        ("chars", TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), lowercase=True, sublinear_tf=True, min_df=2,
-            max_features=max_char_features, dtype=np.float32)),
+        ("words", make_pipeline(
+            HashingVectorizer(analyzer=word_analyzer, n_features=2**18, alternate_sign=False,
+                              norm=None),
+            TfidfTransformer(sublinear_tf=True),
+        )),
+        syllables,
+        ("chars", make_pipeline(
+            HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), n_features=2**19,
+                              alternate_sign=False, norm=None),
+            TfidfTransformer(sublinear_tf=True),
+        )),
     ])
 
 
 def _calibrated_svm(c: float) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(
-        LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=3
+        LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=3, ensemble=False
     )
 
 
@@ -89,13 +108,13 @@ class TopicModel(BaseEstimator):
         c: float = 0.5,
         none_label: str = OTHER,
         n_folds: int = 5,
-        max_char_features: int = 150_000,
+        light_features: bool = False,
         random_state: int = 0,
     ):
         self.c = c
         self.none_label = none_label
         self.n_folds = n_folds
-        self.max_char_features = max_char_features
+        self.light_features = light_features
         self.random_state = random_state
 
     # ------------------------------------------------------------------ training
@@ -104,27 +123,37 @@ class TopicModel(BaseEstimator):
         texts = list(texts)
         labels = [list(dict.fromkeys(row)) for row in labels]
         if len(texts) != len(labels):
-            raise ValueError(f"{len(texts)} texts but {len(labels)} label lists")
+            raise ValueError(f"{len(texts)} văn bản nhưng {len(labels)} dòng nhãn")
         if len(texts) < 10:
-            raise ValueError(f"need at least 10 labelled texts, got {len(texts)}")
+            raise ValueError(f"cần ít nhất 10 văn bản có nhãn, mới có {len(texts)}")
         if any(not row for row in labels):
-            raise ValueError("every text needs at least one label")
+            raise ValueError("văn bản nào cũng cần ít nhất một nhãn")
         self.multilabel_ = any(len(row) > 1 for row in labels)
-        self.features_ = build_features(max_char_features=self.max_char_features)
+        counts: dict[str, int] = {}
+        for row in labels:
+            for label in row:
+                counts[label] = counts.get(label, 0) + 1
+        rare = sorted(label for label, n in counts.items() if n < MIN_EXAMPLES_PER_LABEL)
+        if rare:
+            raise ValueError(
+                f"mỗi nhãn cần ít nhất {MIN_EXAMPLES_PER_LABEL} văn bản; nhãn quá ít: "
+                + ", ".join(f"{label} ({counts[label]})" for label in rare)
+            )
+        self.features_ = build_features(light=self.light_features)
         matrix = self.features_.fit_transform(texts)
         if self.multilabel_:
             targets = [[x for x in row if x != self.none_label] for row in labels]
             self.binarizer_ = MultiLabelBinarizer()
             y = self.binarizer_.fit_transform(targets)
-            self.labels_ = list(self.binarizer_.classes_)
+            self.labels_ = [str(x) for x in self.binarizer_.classes_]
             self.thresholds_ = self._tune_thresholds(matrix, y)
             self.classifier_ = OneVsRestClassifier(_calibrated_svm(self.c)).fit(matrix, y)
         else:
             flat = [row[0] for row in labels]
             self.binarizer_ = LabelBinarizer().fit(flat)
-            self.labels_ = list(self.binarizer_.classes_)
+            self.labels_ = [str(x) for x in self.binarizer_.classes_]
             if len(self.labels_) < 2:
-                raise ValueError("need at least two different labels to train")
+                raise ValueError("cần ít nhất hai nhãn khác nhau để huấn luyện")
             self.thresholds_ = {label: 0.0 for label in self.labels_}
             self.classifier_ = _calibrated_svm(self.c).fit(matrix, flat)
         return self
@@ -226,7 +255,7 @@ def save_classifier(model: TamtuClassifier, path: Path) -> str:
     import skops.io as sio
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    sio.dump(model, path)
+    sio.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

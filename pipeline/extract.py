@@ -13,14 +13,16 @@ UNKNOWN_AREA = "chưa xác định"
 # Patterns run on folded text (lower case, no diacritics) so that unaccented typing matches too.
 _SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
     "mass": re.compile(
-        r"dong nguoi|tap the|keo den|keo len|keo nhau|nhieu ho|cac ho dan|ca (?:thon|xom|ap|ban|lang)"
+        r"dong nguoi|tap the|keo den|keo len|keo nhau|nhieu ho|cac ho dan"
+        r"|ca (?:thon|xom|ap|ban|lang)"
         r"|\b\d{2,4} (?:ho|ho dan|nguoi|chu ky|cu tri|ho gia dinh|gia dinh)\b|ba con (?:trong|ca)"
         r"|don tap the|cung ky (?:ten|don)|chu ky cua|hang tram|hang chuc (?:ho|nguoi)"
     ),
     "repeat": re.compile(
         r"nhieu lan|da gui don|da (?:phan anh|kien nghi|khieu nai|bao)|keo dai|chua duoc giai quyet"
         r"|chua (?:duoc )?(?:tra loi|xu ly|giai quyet)|lan thu (?:hai|ba|tu|nam|\d)|van chua"
-        r"|tu nam \d{4} (?:den nay|toi nay)|nhieu nam nay|bao lan|lai tiep tuc|tai dien|van tiep dien"
+        r"|tu nam \d{4} (?:den nay|toi nay)|nhieu nam nay|bao lan|lai tiep tuc|tai dien"
+        r"|van tiep dien"
         r"|gui don lan|\bvan (?:con|chua)\b"
     ),
     "escalated": re.compile(

@@ -16,8 +16,6 @@ from pipeline.minutes import looks_like_minutes, split_minutes
 from pipeline.normalize import UndecodableError, decode_bytes, fix_legacy_encoding, fold_diacritics
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".xlsx", ".jsonl", ".ndjson", ".docx", ".txt")
-
 # Header names seen in office spreadsheets, folded (lower case, no diacritics, single spaces).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "text": (
@@ -313,9 +311,9 @@ class Ingestor:
                     parts.append(part)
             if parts and not data.get("area"):
                 data["area"] = ", ".join(parts)
-            yield self._make_record(path, row_number, data, raw, legacy)
+            yield self.make_record(path, row_number, data, raw, legacy)
 
-    def _make_record(
+    def make_record(
         self,
         path: Path,
         row: int | None,
@@ -323,6 +321,7 @@ class Ingestor:
         raw: Mapping[str, Any],
         legacy: str | None = None,
     ) -> Record | QuarantineRow:
+        """Return a record from mapped field values, or a quarantine row saying what is wrong."""
         raw_text = json.dumps(raw, ensure_ascii=False, default=str)
         text = "" if data.get("text") is None else str(data["text"]).strip()
         if not text:
@@ -371,7 +370,7 @@ class Ingestor:
             header = list(obj)
             fields = self._header_fields(header)
             data = {f: obj[k] for k, f in zip(header, fields, strict=True) if f and f != "ignore"}
-            yield self._make_record(path, number, data, obj)
+            yield self.make_record(path, number, data, obj)
 
     # ------------------------------------------------------------------ documents
     def _read_docx(self, path: Path) -> Iterator[Record | QuarantineRow]:
@@ -399,7 +398,7 @@ class Ingestor:
         yield from self._whole_document(path, decoded.text)
 
     def _whole_document(self, path: Path, body: str) -> Iterator[Record | QuarantineRow]:
-        record = self._make_record(
+        record = self.make_record(
             path, None, {"text": body, "received_at": _document_date(body)}, {"tệp": path.name}
         )
         if isinstance(record, Record):

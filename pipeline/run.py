@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.extract import find_place, rule_signals
+from pipeline.extract import SIGNALS, find_place, rule_signals
 from pipeline.ingest import Ingestor
 from pipeline.normalize import fold_diacritics, normalize_text
 from pipeline.records import QuarantineRow, Record
@@ -192,7 +192,8 @@ class IngestRun:
         normalized = normalize_text(record.text)
         if not normalized.text:
             raise ValueError("nội dung chỉ có ký tự trống hoặc ký tự điều khiển")
-        place = find_place(normalize_text(record.area).text if record.area else None, normalized.text)
+        area = normalize_text(record.area).text if record.area else None
+        place = find_place(area, normalized.text)
         file_hash = self._file_hash(record.source_file)
         return {
             "content_hash": content_hash(normalized.text, record.sender_name),
@@ -229,7 +230,7 @@ class IngestRun:
             petition["topics"] = list(prediction.topics)
             petition["scores"] = {k: round(float(v), 4) for k, v in prediction.scores.items()}
             merged = set(petition["signals"]) | set(prediction.signals)
-            petition["signals"] = [s for s in ("mass", "repeat", "escalated", "urgent") if s in merged]
+            petition["signals"] = [s for s in SIGNALS if s in merged]
 
     def _quarantine_row(self, row: QuarantineRow) -> dict[str, Any]:
         file_hash = self._file_hash(row.source_file)

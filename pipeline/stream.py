@@ -88,18 +88,24 @@ def classify_stream(
         raise StreamError(f"không tìm thấy tệp '{path}'")
     counts = StreamCounts()
     sink: IO[str] = output.open("w", encoding="utf-8") if output else sys.stdout
-    batch: list[tuple[dict[str, Any], str]] = []
+    # Rows without text stay in the batch so the output keeps the input order.
+    batch: list[tuple[dict[str, Any], str | None]] = []
 
     def flush() -> None:
         if not batch:
             return
-        predictions = classifier.predict_batch([text for _, text in batch])
-        for (row, _), prediction in zip(batch, predictions, strict=True):
-            row["topics"] = list(prediction.topics)
-            row["scores"] = {k: round(float(v), 4) for k, v in prediction.scores.items()}
-            row["signals"] = list(prediction.signals)
+        texts = [text for _, text in batch if text]
+        predictions = iter(classifier.predict_batch(texts) if texts else [])
+        for row, text in batch:
+            if text:
+                prediction = next(predictions)
+                row["topics"] = list(prediction.topics)
+                row["scores"] = {k: round(float(v), 4) for k, v in prediction.scores.items()}
+                row["signals"] = list(prediction.signals)
+                counts.written += 1
+            else:
+                counts.skipped += 1
             sink.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-        counts.written += len(batch)
         if progress:
             progress(len(batch))
         batch.clear()
@@ -110,10 +116,9 @@ def classify_stream(
             if row is None or not text:
                 kept = row if row is not None else {}
                 kept.update({"line": number, "error": problem or "dòng không có nội dung 'text'"})
-                sink.write(json.dumps(kept, ensure_ascii=False, default=str) + "\n")
-                counts.skipped += 1
-                continue
-            batch.append((row, text))
+                batch.append((kept, None))
+            else:
+                batch.append((row, text))
             if len(batch) >= BATCH:
                 flush()
         flush()

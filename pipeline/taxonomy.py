@@ -55,8 +55,8 @@ def load_taxonomy(path: Path) -> Taxonomy:
     other = raw["other"]
     signals = tuple(Topic(s["code"], s["name"], s.get("description", ""), False)
                     for s in raw.get("signals", []))
-    return Taxonomy(topics, Topic(other["code"], other["name"], other.get("description", ""), False),
-                    signals)
+    other_topic = Topic(other["code"], other["name"], other.get("description", ""), False)
+    return Taxonomy(topics, other_topic, signals)
 
 
 @lru_cache(maxsize=4)

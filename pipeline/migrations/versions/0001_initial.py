@@ -1,7 +1,7 @@
 """petitions, duplicates, quarantine and ingest runs
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ down_revision = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('ingest_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=False),
@@ -92,7 +92,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('source_key')
     )
     with op.batch_alter_table('duplicates', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_duplicates_petition_id'), ['petition_id'], unique=False)
+        batch_op.create_index(
+            batch_op.f('ix_duplicates_petition_id'), ['petition_id'], unique=False
+        )
 
     op.create_table('petition_signals',
     sa.Column('petition_id', sa.Integer(), nullable=False),
@@ -113,11 +115,11 @@ def upgrade() -> None:
     with op.batch_alter_table('petition_topics', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_petition_topics_topic'), ['topic'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('petition_topics', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_petition_topics_topic'))
 
@@ -138,4 +140,4 @@ def downgrade() -> None:
 
     op.drop_table('petitions')
     op.drop_table('ingest_runs')
-    
+

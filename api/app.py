@@ -1,0 +1,70 @@
+"""The FastAPI application: create_app(settings) mounts every router under /api/v1."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.routes import classify, health, petitions
+from pipeline.config import Settings, get_settings
+from pipeline.store import create_db_engine, migrate
+
+logger = logging.getLogger("tamtu.api")
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the API app bound to the settings (the database is migrated at start-up)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(app.state.engine)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Tâm tư API",
+        description="Theo dõi đơn thư, phản ánh của Nhân dân: lĩnh vực, xu hướng, điểm nóng, "
+        "cảnh báo.",
+        version="0.1.0",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = create_db_engine(settings.database_url)
+    app.state.classifier = None
+    for module in (health, petitions, classify):
+        app.include_router(module.router, prefix=API_PREFIX)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "problem": e.get("msg")}
+            for e in error.errors()
+        ]
+        return JSONResponse(
+            {"error": "Dữ liệu gửi lên không hợp lệ", "detail": problems}, status_code=422
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unexpected error", exc_info=error)
+        return JSONResponse({"error": "Lỗi máy chủ; chi tiết đã được ghi vào nhật ký"},
+                            status_code=500)

@@ -1,0 +1,48 @@
+"""FastAPI dependencies: settings, database engine, store and classifier from the app state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.engine import Engine
+
+from pipeline.config import Settings
+from pipeline.store import PetitionStore
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """Return the settings the app was created with."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_engine(request: Request) -> Engine:
+    """Return the app's database engine."""
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def get_store(engine: Annotated[Engine, Depends(get_engine)]) -> PetitionStore:
+    """Return a petition store on the app's engine."""
+    return PetitionStore(engine)
+
+
+def get_classifier(request: Request) -> Any:
+    """Return the topic classifier, loaded on first use; 503 when no model exists."""
+    state = request.app.state
+    if getattr(state, "classifier", None) is None:
+        from pipeline.classify import ModelLoadError, load_classifier
+
+        settings: Settings = state.settings
+        if not settings.model_path.exists():
+            raise HTTPException(503, "Chưa có mô hình phân loại trên máy chủ")
+        try:
+            state.classifier = load_classifier(settings.model_path)
+        except ModelLoadError as error:
+            raise HTTPException(503, f"Không tải được mô hình: {error}") from error
+    return state.classifier
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+StoreDep = Annotated[PetitionStore, Depends(get_store)]
+ClassifierDep = Annotated[Any, Depends(get_classifier)]

@@ -1,0 +1,135 @@
+"""Petitions: store one or a batch, list with filters, export as CSV, read one."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from uuid import uuid4
+
+from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi.responses import StreamingResponse
+
+from api.deps import ClassifierDep, EngineDep, SettingsDep, StoreDep
+from api.schemas import (
+    IngestResultPublic,
+    PetitionCreate,
+    PetitionPublic,
+    PetitionsPublic,
+    QuarantinePublic,
+)
+from pipeline.ingest import Ingestor
+from pipeline.records import QuarantineRow, Record
+from pipeline.run import IngestRun
+from pipeline.store import PetitionFilter, get_petition, list_petitions
+
+router = APIRouter(prefix="/petitions", tags=["petitions"])
+
+MAX_BATCH = 5000
+MAX_PAGE = 200
+CSV_FIELDS = (
+    "id", "received_at", "area", "village", "commune", "province", "source_type", "topics",
+    "signals", "text", "area_raw", "external_id", "sender_name", "sender_contact", "channel",
+    "is_response", "no_diacritics", "source_file", "source_row", "created_at",
+)
+
+
+@router.post("", response_model=IngestResultPublic, status_code=201,
+             summary="Lưu một đơn hoặc một lô đơn")
+def create_petitions(
+    body: Annotated[PetitionCreate | list[PetitionCreate], Body()],
+    store: StoreDep,
+    settings: SettingsDep,
+    classifier: ClassifierDep,
+) -> IngestResultPublic:
+    """Store petitions with the same validation, de-duplication and quarantine as file ingest."""
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise HTTPException(422, "Lô đơn trống")
+    if len(items) > MAX_BATCH:
+        raise HTTPException(413, f"Mỗi lần gửi tối đa {MAX_BATCH} đơn")
+    source = f"api:{uuid4().hex}"
+    ingestor = Ingestor()
+    records: list[Record | QuarantineRow] = [
+        ingestor.make_record(Path(source), index, item.model_dump(), item.model_dump())
+        for index, item in enumerate(items)
+    ]
+    runner = IngestRun(store, classifier=classifier, runs_dir=settings.runs_dir)
+    report = runner.ingest_items(records, label=[source])
+    quarantined = [
+        QuarantinePublic(index=r.source_row, reason=r.reason)
+        for r in records if isinstance(r, QuarantineRow)
+    ]
+    return IngestResultPublic(
+        read=report.read, stored=report.stored, duplicates=report.duplicates,
+        quarantined=report.quarantined, by_topic=report.by_topic, quarantine=quarantined,
+    )
+
+
+def _filters(
+    topic: str | None, area: str | None, start: date | None, end: date | None,
+    source_type: str | None, signal: str | None, q: str | None,
+) -> PetitionFilter:
+    if start and end and start > end:
+        raise HTTPException(422, "Ngày 'from' phải trước ngày 'to'")
+    return PetitionFilter(topic=topic, area=area, start=start, end=end,
+                          source_type=source_type, signal=signal, q=q)
+
+
+@router.get("", response_model=PetitionsPublic, summary="Danh sách đơn, lọc và phân trang",
+            responses={200: {"content": {"text/csv": {}}}})
+def read_petitions(
+    engine: EngineDep,
+    topic: Annotated[str | None, Query(max_length=40)] = None,
+    area: Annotated[str | None, Query(max_length=200)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    source_type: Annotated[str | None, Query(max_length=40)] = None,
+    signal: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Tìm trong nội dung")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
+) -> Any:
+    """Return a page of petitions (newest first), or every matching petition as CSV."""
+    filters = _filters(topic, area, start, end, source_type, signal, q)
+    if format == "csv":
+        return StreamingResponse(
+            _csv_rows(engine, filters), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="tamtu-don-thu.csv"'},
+        )
+    rows, total = list_petitions(engine, filters, limit=limit, offset=offset)
+    return PetitionsPublic(data=[PetitionPublic(**r) for r in rows], count=total, limit=limit,
+                           offset=offset)
+
+
+def _csv_rows(engine: Any, filters: PetitionFilter) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")  # so that spreadsheet programs read the Vietnamese text as UTF-8
+    writer.writerow(CSV_FIELDS)
+    offset = 0
+    while True:
+        rows, _ = list_petitions(engine, filters, limit=1000, offset=offset)
+        for row in rows:
+            writer.writerow([
+                "|".join(row[f]) if f in ("topics", "signals") else row[f] for f in CSV_FIELDS
+            ])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < 1000:
+            return
+        offset += 1000
+
+
+@router.get("/{petition_id}", response_model=PetitionPublic, summary="Một đơn")
+def read_petition(petition_id: int, engine: EngineDep) -> PetitionPublic:
+    """Return one petition by id."""
+    row = get_petition(engine, petition_id)
+    if row is None:
+        raise HTTPException(404, f"Không có đơn số {petition_id}")
+    return PetitionPublic(**row)

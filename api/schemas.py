@@ -1,0 +1,117 @@
+"""Request and response schemas of the HTTP API (one family per entity)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.records import SOURCE_TYPES
+
+
+class PetitionBase(BaseModel):
+    """Fields a caller may send for one petition."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, description="Nội dung đơn, phản ánh",
+                             max_length=100_000)
+    received_at: str | None = Field(
+        default=None, description="Ngày nhận: yyyy-mm-dd hoặc dd/mm/yyyy", max_length=40
+    )
+    area: str | None = Field(default=None, max_length=500)
+    source_type: str | None = Field(
+        default=None, description=f"Một trong: {', '.join(SOURCE_TYPES)}", max_length=40
+    )
+    external_id: str | None = Field(default=None, max_length=200)
+    sender_name: str | None = Field(default=None, max_length=300)
+    sender_contact: str | None = Field(default=None, max_length=300)
+    channel: str | None = Field(default=None, max_length=200)
+
+
+class PetitionCreate(PetitionBase):
+    """One petition to store."""
+
+
+class PetitionPublic(BaseModel):
+    """A stored petition as the API returns it."""
+
+    id: int
+    text: str
+    received_at: date | None
+    area: str
+    village: str | None
+    commune: str | None
+    province: str | None
+    area_raw: str | None
+    source_type: str
+    external_id: str | None
+    sender_name: str | None
+    sender_contact: str | None
+    channel: str | None
+    is_response: bool
+    no_diacritics: bool
+    topics: list[str]
+    scores: dict[str, float]
+    signals: list[str]
+    source_file: str
+    source_row: int | None
+    created_at: datetime
+
+
+class PetitionsPublic(BaseModel):
+    """A page of petitions and the total number matching the filters."""
+
+    data: list[PetitionPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class QuarantinePublic(BaseModel):
+    """One item that could not be stored, with the reason."""
+
+    index: int | None
+    reason: str
+
+
+class IngestResultPublic(BaseModel):
+    """The accounting of a POST /petitions call: read = stored + duplicates + quarantined."""
+
+    read: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    by_topic: dict[str, int]
+    quarantine: list[QuarantinePublic]
+
+
+class ClassifyRequest(BaseModel):
+    """One text or a list of texts to classify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, max_length=100_000)
+    texts: list[str] | None = Field(default=None, max_length=1000)
+
+
+class ClassificationPublic(BaseModel):
+    """Topics, scores and signals of one text."""
+
+    topics: list[str]
+    scores: dict[str, float]
+    signals: list[str]
+
+
+class ClassifyResponse(BaseModel):
+    """Results in the order of the texts sent."""
+
+    data: list[ClassificationPublic]
+
+
+class ErrorPublic(BaseModel):
+    """Every error response: one clear message."""
+
+    error: str
+    detail: Any | None = None

@@ -1,0 +1,114 @@
+"""Training and evaluation on any labelled data; safe loading of model files."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from models.data import LabelledData, LabelledDataError, read_labelled
+from models.evaluate import label_metrics
+from models.train import train_classifier
+from pipeline.classify import ModelLoadError, TopicModel, load_classifier, save_classifier
+
+ROADS = ["Đường liên thôn {} bị sụt lún, xe máy đi rất nguy hiểm",
+         "Cầu tạm qua khe ở xóm {} sắp gãy, học sinh phải lội nước",
+         "Đèn đường khu {} hỏng cả tháng chưa ai sửa"]
+FARMS = ["Trại heo gần xóm {} xả nước thải hôi thối ra mương",
+         "Bãi rác thôn {} bốc mùi, ruồi nhặng bay vào nhà",
+         "Xưởng gỗ ở khu {} xả khói bụi suốt ngày"]
+PLACES = ["Đông", "Tây", "Nam", "Bắc", "Thượng", "Hạ", "Trung", "Mới", "Cũ", "Lũy"]
+
+
+def _texts(templates: list[str]) -> list[str]:
+    return [t.format(p) for t, p in itertools.product(templates, PLACES)]
+
+
+def _shuffled(texts: list[str], labels: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    # Calibration folds are contiguous: mix the templates so each fold sees all of them.
+    pairs = list(zip(texts, labels, strict=True))
+    random.Random(0).shuffle(pairs)
+    return [t for t, _ in pairs], [lab for _, lab in pairs]
+
+
+def test_single_label_model_predicts_exactly_one_label() -> None:
+    texts = _texts(ROADS) + _texts(FARMS)
+    labels = [["đường sá"]] * 30 + [["ô nhiễm"]] * 30
+    model = TopicModel(n_folds=3).fit(*_shuffled(texts, labels))
+    assert model.multilabel_ is False
+    predicted = model.predict(["Con đường vào xóm Giữa lún sâu, xe đi không được",
+                               "Mùi hôi từ trại heo bay khắp xóm Giữa"])
+    assert predicted == [["đường sá"], ["ô nhiễm"]]
+
+
+def test_multi_label_model_uses_other_when_nothing_passes() -> None:
+    texts = _texts(ROADS) + _texts(FARMS) + [
+        f"Trại heo xả thải làm sụt lún đường liên thôn {p}" for p in PLACES
+    ] + [f"Chúc mừng đội bóng thôn {p} vô địch giải" for p in PLACES]
+    labels = ([["infrastructure"]] * 30 + [["environment"]] * 30
+              + [["environment", "infrastructure"]] * 10 + [["other"]] * 10)
+    model = TopicModel(n_folds=3).fit(*_shuffled(texts, labels))
+    assert model.multilabel_ is True
+    assert model.labels_ == ["environment", "infrastructure"]
+    assert set(model.thresholds_) == {"environment", "infrastructure"}
+    (predicted,) = model.predict(["Chúc mừng đội bóng thôn Giữa vô địch giải"])
+    assert predicted == ["other"]
+
+
+def test_rare_labels_are_refused_with_a_clear_message() -> None:
+    texts = _texts(ROADS) + ["Bà con hỏi lịch tiêm phòng"] * 3
+    labels = [["a"]] * 30 + [["b"]] * 3
+    with pytest.raises(ValueError, match="nhãn quá ít: b \\(3\\)"):
+        TopicModel().fit(texts, labels)
+
+
+def test_metrics_single_label_confusion_and_intervals() -> None:
+    truth = [["a"], ["a"], ["b"], ["b"]]
+    predicted = [["a"], ["b"], ["b"], ["b"]]
+    metrics = label_metrics(truth, predicted, bootstrap=50)
+    assert metrics["accuracy"] == pytest.approx(0.75)
+    assert metrics["confusion"]["matrix"] == [[1, 1], [0, 2]]
+    assert metrics["per_label"]["a"]["recall"] == pytest.approx(0.5)
+    low, high = metrics["ci95"]["macro_f1"]
+    assert 0 <= low <= metrics["macro_f1"] <= high <= 1
+
+
+def test_read_labelled_names_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("noi_dung,nhan\nabc,x\n", encoding="utf-8")
+    with pytest.raises(LabelledDataError, match="không có cột 'text'.*noi_dung"):
+        read_labelled(path)
+    data = read_labelled(path, text_col="noi_dung", label_col="nhan")
+    assert data.texts == ["abc"] and data.labels == [["x"]]
+
+
+def test_saved_model_loads_and_tampered_file_is_refused(tmp_path: Path) -> None:
+    texts = _texts(ROADS) + _texts(FARMS)
+    data = LabelledData(*_shuffled(texts, [["infrastructure"]] * 30 + [["environment"]] * 30))
+    model = train_classifier(data)
+    path = tmp_path / "m.skops"
+    save_classifier(model, path)
+    loaded = load_classifier(path)
+    sample = ["Cầu tạm xóm Giữa sắp gãy"]
+    assert loaded.predict_batch(sample)[0].topics == model.predict_batch(sample)[0].topics
+    # Rewrite the schema so that it names a type outside the trusted list.
+    tampered = tmp_path / "bad.skops"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tampered, "w") as target:
+        for item in source.infolist():
+            payload = source.read(item.filename)
+            if item.filename == "schema.json":
+                schema = json.loads(payload)
+                schema["__module__"] = "os"
+                schema["__class__"] = "system"
+                payload = json.dumps(schema).encode()
+            target.writestr(item, payload)
+    with pytest.raises(ModelLoadError, match="không tin cậy"):
+        load_classifier(tampered)
+    broken = tmp_path / "broken.skops"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(ModelLoadError, match="bị hỏng"):
+        load_classifier(broken)
