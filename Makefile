@@ -20,7 +20,7 @@ samples: $(STAMP)
 	$(PY) data/samples/generate.py --out $(SAMPLES)
 
 demo: samples
-	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu ingest $(SAMPLES)
+	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu ingest $(SAMPLES)/*.csv $(SAMPLES)/*.xlsx $(SAMPLES)/*.docx
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
