@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,8 +20,17 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "data"
     model_path: Path = PROJECT_ROOT / "models" / "artifacts" / "topic_model.skops"
     runs_dir: Path = Path("tamtu-runs")
-    tokenize_cache_size: int = 200_000
     batch_size: int = 500
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_sender: str = "tamtu@localhost"
+    public_base_url: str = "http://127.0.0.1:8000"
+    alert_rules_path: Path = PROJECT_ROOT / "data" / "alert-rules.yaml"
+    alert_close_after_days: int = 7
+    gazetteer_dir: Path = PROJECT_ROOT / "data" / "gazetteer"
 
 
 @lru_cache(maxsize=1)
