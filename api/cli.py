@@ -15,6 +15,7 @@ from rich.table import Table
 from pipeline.config import Settings, get_settings
 from pipeline.extract import UNKNOWN_AREA
 from pipeline.ingest import Ingestor, MappingError, parse_mapping
+from pipeline.places import GazetteerError, load_gazetteer
 from pipeline.records import SOURCE_TYPES
 from pipeline.run import IngestReport, IngestRun
 from pipeline.store import PetitionStore, StoreError, create_db_engine, migrate
@@ -98,8 +99,13 @@ def ingest(
         classifier = load_default_classifier(settings)
     except (StoreError, UserError) as error:
         fail(str(error))
+    try:
+        gazetteer = load_gazetteer(settings.gazetteer_dir) if settings.gazetteer_dir.exists() else None
+    except GazetteerError as error:
+        fail(str(error))
     runner = IngestRun(
-        store, classifier=classifier, batch_size=settings.batch_size, runs_dir=settings.runs_dir
+        store, classifier=classifier, batch_size=settings.batch_size, runs_dir=settings.runs_dir,
+        gazetteer=gazetteer,
     )
     ingestor = Ingestor(source_type=source_type, mapping=column_map)
     show_progress = not as_json and sys.stderr.isatty()

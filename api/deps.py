@@ -42,7 +42,21 @@ def get_classifier(request: Request) -> Any:
     return state.classifier
 
 
+def get_gazetteer(request: Request) -> Any:
+    """Return the local village gazetteer (re-read when its files change), or None."""
+    from pipeline.places import GazetteerError, load_gazetteer
+
+    directory = request.app.state.settings.gazetteer_dir
+    if not directory.exists():
+        return None
+    try:
+        return load_gazetteer(directory)
+    except GazetteerError as error:
+        raise HTTPException(500, f"Danh bạ thôn bị lỗi: {error}") from error
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 StoreDep = Annotated[PetitionStore, Depends(get_store)]
 ClassifierDep = Annotated[Any, Depends(get_classifier)]
+GazetteerDep = Annotated[Any, Depends(get_gazetteer)]

@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.extract import SIGNALS, find_place, rule_signals
+from pipeline.extract import SIGNALS, rule_signals
 from pipeline.ingest import Ingestor
 from pipeline.normalize import fold_diacritics, normalize_text
+from pipeline.places import Gazetteer, resolve_place
 from pipeline.records import QuarantineRow, Record
 from pipeline.store import PetitionStore
 
@@ -81,12 +82,14 @@ class IngestRun:
         batch_size: int = 500,
         runs_dir: Path = Path("tamtu-runs"),
         on_error: ErrorHook = _default_on_error,
+        gazetteer: Gazetteer | None = None,
     ):
         self.store = store
         self.classifier = classifier
         self.batch_size = batch_size
         self.runs_dir = runs_dir
         self.on_error = on_error
+        self.gazetteer = gazetteer
         self._file_hashes: dict[str, str] = {}
 
     def ingest_paths(
@@ -193,7 +196,7 @@ class IngestRun:
         if not normalized.text:
             raise ValueError("nội dung chỉ có ký tự trống hoặc ký tự điều khiển")
         area = normalize_text(record.area).text if record.area else None
-        place = find_place(area, normalized.text)
+        place = resolve_place(area, normalized.text, self.gazetteer)
         file_hash = self._file_hash(record.source_file)
         return {
             "content_hash": content_hash(normalized.text, record.sender_name),

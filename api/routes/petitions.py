@@ -13,7 +13,7 @@ from uuid import uuid4
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
-from api.deps import ClassifierDep, EngineDep, SettingsDep, StoreDep
+from api.deps import ClassifierDep, EngineDep, GazetteerDep, SettingsDep, StoreDep
 from api.schemas import (
     IngestResultPublic,
     PetitionCreate,
@@ -44,6 +44,7 @@ def create_petitions(
     store: StoreDep,
     settings: SettingsDep,
     classifier: ClassifierDep,
+    gazetteer: GazetteerDep,
 ) -> IngestResultPublic:
     """Store petitions with the same validation, de-duplication and quarantine as file ingest."""
     items = body if isinstance(body, list) else [body]
@@ -57,7 +58,8 @@ def create_petitions(
         ingestor.make_record(Path(source), index, item.model_dump(), item.model_dump())
         for index, item in enumerate(items)
     ]
-    runner = IngestRun(store, classifier=classifier, runs_dir=settings.runs_dir)
+    runner = IngestRun(store, classifier=classifier, runs_dir=settings.runs_dir,
+                       gazetteer=gazetteer)
     report = runner.ingest_items(records, label=[source])
     quarantined = [
         QuarantinePublic(index=r.source_row, reason=r.reason)

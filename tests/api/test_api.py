@@ -54,7 +54,10 @@ def test_list_filters_and_csv_export(client: TestClient) -> None:
     assert page["count"] == 2 and len(page["data"]) == 1
     assert page["data"][0]["received_at"] == "2025-06-04"  # newest first
     environment = client.get("/api/v1/petitions", params={"topic": "environment"}).json()
-    assert [p["area"] for p in environment["data"]] == ["thôn Tân Mỹ, xã Vĩnh Giang"]
+    # Completed from the local gazetteer (data/gazetteer/quang-tri-vinh-giang.csv).
+    assert [p["area"] for p in environment["data"]] == [
+        "thôn Tân Mỹ, xã Vĩnh Giang, tỉnh Quảng Trị"
+    ]
     searched = client.get("/api/v1/petitions", params={"q": "sổ đỏ"}).json()
     assert searched["count"] == 1
     dated = client.get("/api/v1/petitions", params={"from": "2025-06-04", "to": "2025-06-30"})

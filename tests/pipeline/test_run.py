@@ -73,6 +73,7 @@ def test_place_and_flags_are_stored(store: PetitionStore, tmp_path: Path) -> Non
     ])
     IngestRun(store, runs_dir=tmp_path / "runs").ingest_paths([path])
     first, second = store.petition_frame_rows()
-    assert first["area"] == "thôn Tân Mỹ, xã Vĩnh Giang, tỉnh Quảng Trị"
+    # A district-era address: xã Vĩnh Giang (huyện Vĩnh Linh) is part of xã Cửa Tùng since 2025.
+    assert first["area"] == "thôn Tân Mỹ, xã Cửa Tùng, tỉnh Quảng Trị"
     assert "mass" in first["signals"]
     assert second["area"] == "thôn Hà Lợi"

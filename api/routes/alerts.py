@@ -1,0 +1,178 @@
+"""Alert rules (CRUD) and alerts (list, acknowledge, resolve)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import EngineDep
+from pipeline.alerts import (
+    AlertNotFound,
+    AlertStateError,
+    RuleError,
+    ack_alert,
+    add_rule,
+    parse_rule,
+    resolve_alert,
+)
+from pipeline.store import AlertStore
+from pipeline.taxonomy import default_taxonomy
+
+router = APIRouter(tags=["alerts"])
+
+
+class AlertRuleIn(BaseModel):
+    """An alert rule as the caller sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    topics: list[str] = Field(default_factory=list, max_length=20)
+    areas: list[str] = Field(default_factory=list, max_length=200)
+    min_severity: Literal["low", "medium", "high"] = "low"
+    channels: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    quiet_hours: str | None = Field(default=None, max_length=20, examples=["22:00-06:00"])
+    enabled: bool = True
+
+
+class AlertRulePublic(AlertRuleIn):
+    """A stored rule; webhook secrets are never returned."""
+
+    id: int
+
+
+class AlertPublic(BaseModel):
+    """One alert: a hot-spot episode and its handling."""
+
+    id: int
+    area: str
+    topic: str
+    status: str
+    severity: str
+    count: int
+    expected: float
+    score: float
+    window_start: date
+    window_end: date
+    explanation: str
+    petition_ids: list[int]
+    revision: int
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    acked_at: datetime | None
+    acked_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+class AlertsPublic(BaseModel):
+    """A page of alerts."""
+
+    data: list[AlertPublic]
+    count: int
+
+
+class AlertActionIn(BaseModel):
+    """Who acknowledges or resolves an alert, and an optional note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def _public_rule(row: dict[str, Any]) -> AlertRulePublic:
+    channels = [
+        {**c, "secret": "***"} if c.get("secret") else dict(c) for c in row.get("channels") or []
+    ]
+    return AlertRulePublic(
+        id=row["id"], name=row["name"], topics=row.get("topics") or [],
+        areas=row.get("areas") or [], min_severity=row["min_severity"], channels=channels,
+        quiet_hours=row.get("quiet_hours"), enabled=bool(row["enabled"]),
+    )
+
+
+def _rule(body: AlertRuleIn) -> Any:
+    try:
+        return parse_rule(body.model_dump(), known_topics=default_taxonomy().codes)
+    except RuleError as error:
+        raise HTTPException(422, str(error)) from error
+
+
+@router.get("/alert-rules", response_model=list[AlertRulePublic], summary="Các quy tắc cảnh báo")
+def list_rules(engine: EngineDep) -> list[AlertRulePublic]:
+    """Return every alert rule (webhook secrets hidden)."""
+    return [_public_rule(r) for r in AlertStore(engine).list_rules()]
+
+
+@router.post("/alert-rules", response_model=AlertRulePublic, status_code=201,
+             summary="Thêm quy tắc cảnh báo")
+def create_rule(body: AlertRuleIn, engine: EngineDep) -> AlertRulePublic:
+    """Store a new rule; names are unique."""
+    store = AlertStore(engine)
+    try:
+        rule = add_rule(store, _rule(body))
+    except RuleError as error:
+        raise HTTPException(409, str(error)) from error
+    assert rule.id is not None
+    return _public_rule(store.get_rule(rule.id) or {})
+
+
+@router.put("/alert-rules/{rule_id}", response_model=AlertRulePublic, summary="Sửa quy tắc")
+def update_rule(rule_id: int, body: AlertRuleIn, engine: EngineDep) -> AlertRulePublic:
+    """Replace a rule's settings."""
+    store = AlertStore(engine)
+    rule = _rule(body)
+    same_name = store.get_rule_by_name(rule.name)
+    if same_name is not None and same_name["id"] != rule_id:
+        raise HTTPException(409, f"Đã có quy tắc khác tên '{rule.name}'")
+    if not store.update_rule(rule_id, rule.as_row()):
+        raise HTTPException(404, f"Không có quy tắc số {rule_id}")
+    return _public_rule(store.get_rule(rule_id) or {})
+
+
+@router.delete("/alert-rules/{rule_id}", status_code=204, summary="Xóa quy tắc")
+def delete_rule(rule_id: int, engine: EngineDep) -> Response:
+    """Delete a rule (its pending deliveries are cancelled)."""
+    if not AlertStore(engine).delete_rule(rule_id):
+        raise HTTPException(404, f"Không có quy tắc số {rule_id}")
+    return Response(status_code=204)
+
+
+@router.get("/alerts", response_model=AlertsPublic, summary="Các cảnh báo, mới nhất trước")
+def list_alerts(
+    engine: EngineDep,
+    status: Annotated[
+        Literal["open", "acknowledged", "resolved", "closed"] | None, Query()
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AlertsPublic:
+    """Return alerts, optionally of one status."""
+    rows = AlertStore(engine).list_alerts(status=status, limit=limit, offset=offset)
+    return AlertsPublic(data=[AlertPublic(**r) for r in rows], count=len(rows))
+
+
+def _act(action: Any, engine: Any, alert_id: int, body: AlertActionIn) -> AlertPublic:
+    try:
+        return AlertPublic(**action(AlertStore(engine), alert_id, body.user, body.note))
+    except AlertNotFound as error:
+        raise HTTPException(404, str(error)) from error
+    except AlertStateError as error:
+        raise HTTPException(409, str(error)) from error
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AlertPublic, summary="Xác nhận đã nắm")
+def acknowledge(alert_id: int, body: AlertActionIn, engine: EngineDep) -> AlertPublic:
+    """Mark an alert as taken in hand."""
+    return _act(ack_alert, engine, alert_id, body)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic, summary="Đã giải quyết")
+def resolve(alert_id: int, body: AlertActionIn, engine: EngineDep) -> AlertPublic:
+    """Mark an alert as resolved; its episode stays silent unless it grows."""
+    return _act(resolve_alert, engine, alert_id, body)
