@@ -10,7 +10,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import classify, health, petitions
+from api.routes import alerts, classify, health, monitoring, petitions
 from pipeline.config import Settings, get_settings
 from pipeline.store import create_db_engine, migrate
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings.database_url)
     app.state.classifier = None
-    for module in (health, petitions, classify):
+    for module in (health, petitions, classify, monitoring, alerts):
         app.include_router(module.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     return app

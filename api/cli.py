@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -100,7 +101,9 @@ def ingest(
     except (StoreError, UserError) as error:
         fail(str(error))
     try:
-        gazetteer = load_gazetteer(settings.gazetteer_dir) if settings.gazetteer_dir.exists() else None
+        gazetteer = (
+            load_gazetteer(settings.gazetteer_dir) if settings.gazetteer_dir.exists() else None
+        )
     except GazetteerError as error:
         fail(str(error))
     runner = IngestRun(
@@ -118,13 +121,33 @@ def ingest(
         report = runner.ingest_paths(
             paths, ingestor=ingestor, progress=lambda n: bar.advance(task, n)
         )
+    alert_run = _alerts_after_ingest(settings, store) if report.stored else None
     if as_json:
-        console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+        payload = report.as_dict()
+        if alert_run is not None:
+            payload["alerts"] = {"as_of": alert_run.as_of.isoformat(),
+                                 "hotspots": alert_run.hotspots,
+                                 "changes": len(alert_run.changes)}
+        console.print_json(json.dumps(payload, ensure_ascii=False))
     else:
         print_report(report, classifier is not None)
+        if alert_run is not None:
+            print_alert_run(alert_run)
     if report.read == 0 or report.read == report.quarantined:
         fail("không đọc được bản ghi nào từ các tệp đã cho"
              + (f"; xem lý do trong {report.quarantine_csv}" if report.quarantine_csv else ""))
+
+
+def _alerts_after_ingest(settings: Settings, store: PetitionStore) -> Any:
+    # Stored petitions are safe whatever happens here: a failing alert step only warns.
+    from api.monitoring import run_alerts
+
+    try:
+        return run_alerts(settings, store)
+    except Exception as error:  # noqa: BLE001 - reported, never fatal to the ingest
+        err_console.print(f"[yellow]Cảnh báo:[/] chưa xét được điểm nóng sau khi nhập ({error})",
+                          highlight=False)
+        return None
 
 
 def print_report(report: IngestReport, classified: bool) -> None:
@@ -379,3 +402,221 @@ def serve(
         f"http://{host}:{port}/api/v1/docs (Ctrl+C để dừng)", highlight=False,
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+# ---------------------------------------------------------------------- monitoring
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"ngày '{value}' không đúng dạng YYYY-MM-DD", 2)
+    return None
+
+
+@app.command()
+def trends(
+    period: Annotated[str, typer.Option("--period", help="day, week hoặc month")] = "month",
+    level: Annotated[str, typer.Option("--level", help="village, commune, province, all")]
+    = "all",
+    topic: Annotated[str | None, typer.Option("--topic", help="Mã lĩnh vực, ví dụ land")] = None,
+    area: Annotated[str | None, typer.Option("--area", help="Một phần tên địa bàn")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Từ ngày YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Đến ngày YYYY-MM-DD")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Ghi ra tệp CSV")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
+) -> None:
+    """Số đơn theo kỳ (ngày, tuần, tháng) × địa bàn × lĩnh vực, so với kỳ trước và cùng kỳ."""
+    from api.monitoring import load_frame
+    from pipeline.trends import TrendsError, topic_trends
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    frame = load_frame(store, start=_parse_day(start), end=_parse_day(end))
+    try:
+        table = topic_trends(frame, period=period, level=level, topic=topic,  # type: ignore[arg-type]
+                             area=area)
+    except TrendsError as error:
+        fail(str(error), 2)
+    if output is not None:
+        table.to_csv(output, index=False, encoding="utf-8-sig")
+        console.print(f"Đã ghi {len(table)} dòng vào {output}", highlight=False)
+        return
+    if as_json:
+        console.print_json(table.to_json(orient="records", date_format="iso", force_ascii=False))
+        return
+    _print_trends(table.tail(40))
+
+
+def _print_trends(table: Any) -> None:
+    from pipeline.taxonomy import topic_names
+
+    names = topic_names()
+    view = Table(title="Xu hướng (40 dòng cuối; dùng --output để lấy đủ)")
+    for column in ("Kỳ", "Địa bàn", "Lĩnh vực", "Số đơn", "Kỳ trước", "So kỳ trước",
+                   "Cùng kỳ năm trước"):
+        view.add_column(column)
+    for row in table.itertuples():
+        change = row.change_vs_previous
+        view.add_row(
+            str(row.period_start), str(row.area), names.get(row.topic, row.topic), str(row.count),
+            "" if _missing(row.previous_count) else str(row.previous_count),
+            "" if _missing(change) else f"{change:+.0%}",
+            "" if _missing(row.last_year_count) else str(row.last_year_count),
+        )
+    console.print(view)
+
+
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
+@app.command()
+def hotspots(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Ngày xét YYYY-MM-DD")] = None,
+    emerging: Annotated[bool, typer.Option("--emerging", help="Cả vấn đề mới nổi")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="In danh sách JSON")] = False,
+) -> None:
+    """Điểm nóng (và vấn đề mới nổi) tại một ngày, kèm giải thích và số hiệu đơn."""
+    from api.monitoring import as_json as item_json
+    from api.monitoring import default_as_of, emerging_on, hotspots_on
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    day = _parse_day(as_of) or default_as_of(store)
+    spots = hotspots_on(store, day)
+    issues = emerging_on(store, day) if emerging else []
+    if as_json:
+        payload: Any = [item_json(s) for s in spots]
+        if emerging:
+            payload = {"as_of": day.isoformat(), "hotspots": payload,
+                       "emerging": [item_json(i) for i in issues]}
+        console.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    severity_names = {"high": "CAO", "medium": "TRUNG BÌNH", "low": "THẤP"}
+    console.print(f"Điểm nóng tính đến ngày {day:%d/%m/%Y}: {len(spots)}", highlight=False)
+    for spot in spots:
+        console.print(f"• [{severity_names.get(spot.severity, spot.severity)}] {spot.explanation}"
+                      f" (đơn số: {', '.join(map(str, spot.petition_ids[:12]))}"
+                      f"{'…' if len(spot.petition_ids) > 12 else ''})", highlight=False)
+    if emerging:
+        console.print(f"Vấn đề mới nổi: {len(issues)}", highlight=False)
+        for issue in issues:
+            console.print(f"• {issue.explanation}", highlight=False)
+
+
+alerts_app = typer.Typer(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("load-rules")
+def alerts_load_rules(
+    path: Annotated[Path | None, typer.Argument(help="Tệp YAML quy tắc")] = None,
+) -> None:
+    """Nạp (thay) quy tắc cảnh báo từ tệp YAML vào cơ sở dữ liệu."""
+    from pipeline.alerts import RuleError, install_rules, load_rules_file
+    from pipeline.store import AlertStore
+    from pipeline.taxonomy import default_taxonomy
+
+    settings = get_settings()
+    source = path or settings.alert_rules_path
+    try:
+        store = open_store(settings)
+        rules = load_rules_file(source, known_topics=default_taxonomy().codes)
+    except (StoreError, RuleError, OSError) as error:
+        fail(str(error), 2)
+    report = install_rules(AlertStore(store.engine), rules)
+    console.print(f"Đã thêm {report.created}, cập nhật {report.updated} quy tắc từ {source}",
+                  highlight=False)
+
+
+@alerts_app.command("run")
+def alerts_run(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Ngày xét YYYY-MM-DD")] = None,
+    every: Annotated[int, typer.Option("--every", help="Lặp lại sau N phút (0: chạy một lần)")]
+    = 0,
+) -> None:
+    """Xét điểm nóng, mở/cập nhật cảnh báo và gửi những thông báo đến hạn."""
+    import time
+
+    from api.monitoring import run_alerts
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    while True:
+        result = run_alerts(settings, store, as_of=_parse_day(as_of))
+        print_alert_run(result)
+        if every <= 0:
+            return
+        time.sleep(every * 60)
+
+
+def print_alert_run(result: Any) -> None:
+    """Print what an alert evaluation did."""
+    kinds = {"new": "mới", "update": "cập nhật", "closed": "đã đóng"}
+    counts: dict[str, int] = {}
+    for change in result.changes:
+        counts[change.kind] = counts.get(change.kind, 0) + 1
+    summary = ", ".join(f"{n} {kinds.get(k, k)}" for k, n in counts.items()) or "không thay đổi"
+    delivery = result.delivery
+    console.print(
+        f"Cảnh báo ngày {result.as_of:%d/%m/%Y}: {result.hotspots} điểm nóng; {summary}. "
+        f"Gửi: {delivery.sent} đã gửi, {delivery.deferred} hoãn (giờ yên tĩnh), "
+        f"{delivery.retrying} sẽ thử lại, {delivery.failed} thất bại.", highlight=False,
+    )
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: Annotated[str | None, typer.Option("--status", help="open, acknowledged, resolved, "
+                                                "closed")] = None,
+) -> None:
+    """Liệt kê cảnh báo, mới nhất trước."""
+    from pipeline.store import AlertStore
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    rows = AlertStore(store.engine).list_alerts(status=status, limit=200)
+    view = Table(title=f"Cảnh báo ({len(rows)})")
+    for column in ("Số", "Trạng thái", "Mức", "Giải thích"):
+        view.add_column(column)
+    for row in rows:
+        view.add_row(str(row["id"]), row["status"], row["severity"], row["explanation"])
+    console.print(view)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument(help="Số cảnh báo")],
+    user: Annotated[str, typer.Option("--user", help="Người xác nhận")],
+    note: Annotated[str | None, typer.Option("--note", help="Ghi chú")] = None,
+    resolve: Annotated[bool, typer.Option("--resolve", help="Đánh dấu đã giải quyết")] = False,
+) -> None:
+    """Xác nhận đã nắm (hoặc đã giải quyết) một cảnh báo."""
+    from pipeline.alerts import AlertNotFound, AlertStateError, ack_alert, resolve_alert
+    from pipeline.store import AlertStore
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+        action = resolve_alert if resolve else ack_alert
+        row = action(AlertStore(store.engine), alert_id, user, note)
+    except (StoreError, AlertNotFound, AlertStateError) as error:
+        fail(str(error), 2)
+    console.print(f"Cảnh báo số {row['id']}: {row['status']}", highlight=False)

@@ -1,0 +1,70 @@
+"""Trends, hot spots and emerging issues: counts and explanations, replayable by date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.deps import StoreDep
+from api.monitoring import as_json, default_as_of, emerging_on, hotspots_on, load_frame
+from pipeline.hotspots import HotspotError
+from pipeline.trends import TrendsError, topic_trends
+
+router = APIRouter(tags=["monitoring"])
+
+
+@router.get("/trends", summary="Số đơn theo kỳ × địa bàn × lĩnh vực")
+def trends(
+    store: StoreDep,
+    period: Literal["day", "week", "month"] = "month",
+    level: Literal["village", "commune", "province", "all"] = "all",
+    topic: Annotated[str | None, Query(max_length=40)] = None,
+    area: Annotated[str | None, Query(max_length=200)] = None,
+    source_type: Annotated[str | None, Query(max_length=40)] = None,
+    signal: Annotated[str | None, Query(max_length=20)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    """Return rows with period_start, area, topic, source_type, count and changes."""
+    frame = load_frame(store, start=start, end=end)
+    try:
+        table = topic_trends(frame, period=period, level=level, topic=topic, area=area,
+                             source_type=source_type, signal=signal)
+    except TrendsError as error:
+        raise HTTPException(422, str(error)) from error
+    rows = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    for row in rows:
+        row["period_start"] = row["period_start"].isoformat()
+    return {"columns": list(table.columns), "data": rows, "count": len(rows)}
+
+
+@router.get("/hotspots", summary="Điểm nóng tại một ngày (mặc định: dữ liệu mới nhất)")
+def hotspots(
+    store: StoreDep,
+    as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
+    window_days: Annotated[int, Query(ge=1, le=90)] = 7,
+) -> dict[str, Any]:
+    """Return hot spots, most severe first, each with its explanation and petition ids."""
+    day = as_of or default_as_of(store)
+    try:
+        spots = hotspots_on(store, day, window_days=window_days)
+    except HotspotError as error:
+        raise HTTPException(422, str(error)) from error
+    return {"as_of": day.isoformat(), "data": [as_json(s) for s in spots], "count": len(spots)}
+
+
+@router.get("/emerging", summary="Vấn đề mới nổi: chiến dịch đơn giống nhau, cụm từ bùng phát")
+def emerging(
+    store: StoreDep,
+    as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
+    window_days: Annotated[int, Query(ge=1, le=90)] = 7,
+) -> dict[str, Any]:
+    """Return emerging issues with explanation, evidence terms and petition ids."""
+    day = as_of or default_as_of(store)
+    try:
+        issues = emerging_on(store, day, window_days=window_days)
+    except HotspotError as error:
+        raise HTTPException(422, str(error)) from error
+    return {"as_of": day.isoformat(), "data": [as_json(i) for i in issues], "count": len(issues)}
