@@ -1,0 +1,324 @@
+"""Hot spots and emerging issues on small hand-built petition frames."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipeline.hotspots import (
+    SEVERITIES,
+    EmergingIssue,
+    Hotspot,
+    HotspotError,
+    detect_emerging,
+    detect_hotspots,
+    format_number,
+)
+from pipeline.trends import petitions_frame
+
+AS_OF = date(2025, 3, 16)  # a Sunday: the window is Monday 10/3 to Sunday 16/3
+VILLAGES = ("Gio Mỹ", "Tân Mỹ", "Lai Phước", "Cổ Mỹ", "Phúc Lâm", "Bến Đò", "Cát Sơn",
+            "Thủy Ba", "An Đức", "Mỹ Hội")
+QUIET = "Hòa Lý"  # a village that never wrote before
+
+
+class Rows:
+    """Petition rows with increasing ids."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, day: date, village: str, topics: list[str], *, signals: tuple[str, ...] = (),
+            sender: str | None = None, text: str = "Đường vào thôn bị hư hỏng.") -> int:
+        pid = len(self.rows) + 1
+        self.rows.append({
+            "id": pid, "received_at": day, "area": f"thôn {village}, xã Vĩnh Giang",
+            "village": f"thôn {village}", "commune": "xã Vĩnh Giang",
+            "province": "tỉnh Quảng Trị", "source_type": "petition", "topics": topics,
+            "signals": list(signals), "sender_name": sender or f"Người dân {pid}", "text": text,
+        })
+        return pid
+
+    def frame(self) -> pd.DataFrame:
+        return petitions_frame(self.rows)
+
+
+def flat_history(days: int = 182) -> Rows:
+    """Return one land and one policy petition a week in each village, plus weekly religion."""
+    rows = Rows()
+    start = AS_OF - timedelta(days=days)
+    for offset in range(days + 1):
+        day = start + timedelta(days=offset)
+        for index, village in enumerate(VILLAGES):
+            if (offset + index) % 7 == 0:
+                rows.add(day, village, ["land"])
+            if (offset + index) % 7 == 3:
+                rows.add(day, village, ["policy"])
+            if (offset + index) % 28 == 5:
+                rows.add(day, village, ["religion"])
+    return rows
+
+
+def spike(rows: Rows, village: str, topic: str, count: int,
+          signals: tuple[str, ...] = ()) -> list[int]:
+    return [rows.add(AS_OF - timedelta(days=i % 7), village, [topic], signals=signals)
+            for i in range(count)]
+
+
+def test_clear_spike_is_found_with_its_evidence() -> None:
+    rows = flat_history()
+    ids = spike(rows, "Gio Mỹ", "land", 8, signals=("mass",))
+    found = detect_hotspots(rows.frame(), AS_OF)
+    assert found, "a spike of 8 on a weekly baseline of 1 must be found"
+    top = found[0]
+    assert isinstance(top, Hotspot)
+    assert (top.kind, top.level, top.area, top.topic) == (
+        "spike", "village", "thôn Gio Mỹ, xã Vĩnh Giang", "land")
+    assert (top.window_start, top.window_end) == (date(2025, 3, 10), AS_OF)
+    assert top.count == 9  # 8 new petitions and the usual weekly one
+    assert set(ids) <= set(top.petition_ids)
+    assert 0.5 < top.expected < 2.5
+    assert top.score < 1e-4
+    assert top.signals == {"mass": 8, "repeat": 0}
+    assert top.severity == "high"
+    assert top.explanation.startswith(
+        "9 đơn về Đất đai tại thôn Gio Mỹ, xã Vĩnh Giang trong 7 ngày qua (10/03–16/03/2025)")
+    assert "lần mức bình thường" in top.explanation and "/tuần)" in top.explanation
+    assert "8 đơn tập thể, đông người" in top.explanation
+    # The village carries it: no second entry for the commune on the same topic.
+    assert not [h for h in found if h.level == "commune" and h.topic == "land"]
+
+
+def test_flat_series_gives_no_hotspot() -> None:
+    assert detect_hotspots(flat_history().frame(), AS_OF) == []
+
+
+@pytest.mark.parametrize("count", [1, 2])
+@pytest.mark.parametrize("topic", ["land", "policy", "security"])
+def test_small_numbers_in_a_quiet_village_do_not_fire(topic: str, count: int) -> None:
+    rows = flat_history()
+    spike(rows, QUIET, topic, count)
+    assert detect_hotspots(rows.frame(), AS_OF) == []
+
+
+def test_first_religion_petition_in_a_village_is_always_a_hotspot() -> None:
+    rows = flat_history()
+    pid = rows.add(AS_OF - timedelta(days=2), QUIET, ["religion"])
+    found = detect_hotspots(rows.frame(), AS_OF)
+    assert len(found) == 1
+    first = found[0]
+    assert (first.kind, first.topic, first.area, first.count) == (
+        "first_religion", "religion", f"thôn {QUIET}, xã Vĩnh Giang", 1)
+    assert first.petition_ids == [pid]
+    assert first.severity == "low"
+    assert first.explanation.startswith(
+        f"Lần đầu tiên có đơn về Tôn giáo, tín ngưỡng tại thôn {QUIET}")
+
+
+def test_religion_in_a_village_that_had_it_before_is_not_first() -> None:
+    rows = flat_history()
+    rows.add(AS_OF - timedelta(days=1), "Gio Mỹ", ["religion"])
+    assert not [h for h in detect_hotspots(rows.frame(), AS_OF) if h.kind == "first_religion"]
+
+
+@pytest.mark.parametrize(
+    ("signals", "expected"),
+    [((), "low"), (("mass",), "medium"), (("repeat",), "medium"), (("mass", "repeat"), "medium")],
+)
+def test_first_religion_severity_rises_with_signals(signals: tuple[str, ...],
+                                                     expected: str) -> None:
+    rows = flat_history()
+    rows.add(AS_OF, QUIET, ["religion"], signals=signals)
+    assert detect_hotspots(rows.frame(), AS_OF)[0].severity == expected
+
+
+@pytest.mark.parametrize("signals", [("mass",), ("repeat",), ("mass", "repeat")])
+def test_mass_and_repeat_raise_spike_severity(signals: tuple[str, ...]) -> None:
+    plain, flagged = flat_history(), flat_history()
+    spike(plain, "Gio Mỹ", "policy", 6)
+    spike(flagged, "Gio Mỹ", "policy", 6, signals=signals)
+    base = detect_hotspots(plain.frame(), AS_OF)
+    raised = detect_hotspots(flagged.frame(), AS_OF)
+    assert [h.kind for h in base] == ["spike"] and [h.kind for h in raised] == ["spike"]
+    assert base[0].severity == "low"  # the spike is real but modest
+    assert SEVERITIES.index(raised[0].severity) == len(signals)
+
+
+def test_replay_is_identical_and_ignores_later_petitions() -> None:
+    rows = flat_history()
+    spike(rows, "Gio Mỹ", "land", 8)
+    before = detect_hotspots(rows.frame(), AS_OF)
+    assert before == detect_hotspots(rows.frame(), AS_OF)
+    for offset in range(1, 6):  # a second spike after as_of must not change the past
+        rows.add(AS_OF + timedelta(days=offset), "Tân Mỹ", ["policy"])
+        rows.add(AS_OF + timedelta(days=offset), QUIET, ["religion"])
+    after = detect_hotspots(rows.frame(), AS_OF)
+    assert after == before
+    assert [(h.area, h.petition_ids) for h in after] == [(h.area, h.petition_ids) for h in before]
+
+
+def test_results_are_sorted_most_severe_first() -> None:
+    rows = flat_history()
+    spike(rows, "Gio Mỹ", "land", 10, signals=("mass",))
+    rows.add(AS_OF, QUIET, ["religion"])
+    found = detect_hotspots(rows.frame(), AS_OF)
+    ranks = [SEVERITIES.index(h.severity) for h in found]
+    assert ranks == sorted(ranks, reverse=True) and len(found) == 2
+
+
+def test_no_history_means_no_spike_but_first_religion_still_applies() -> None:
+    rows = Rows()
+    for i in range(10):
+        rows.add(AS_OF - timedelta(days=i % 3), "Gio Mỹ", ["land"])
+    rows.add(AS_OF, "Gio Mỹ", ["religion"])
+    assert [h.kind for h in detect_hotspots(rows.frame(), AS_OF)] == ["first_religion"]
+    assert detect_hotspots(petitions_frame([]), AS_OF) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"window_days": 0}, "window_days phải là số nguyên"),
+        ({"history_days": 3}, "history_days phải là số nguyên"),
+        ({"alpha": 1.5}, "alpha phải nằm trong khoảng"),
+        ({"min_ratio": 0.5}, "min_ratio phải"),
+        ({"sensitive": ("weather",)}, "không có trong danh mục"),
+        ({"levels": ("district",)}, "levels chỉ nhận"),
+    ],
+)
+def test_bad_arguments_raise(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(HotspotError, match=message):
+        detect_hotspots(flat_history(30).frame(), AS_OF, **options)
+
+
+def test_as_of_must_be_a_date() -> None:
+    with pytest.raises(HotspotError, match="as_of phải là một ngày"):
+        detect_hotspots(flat_history(30).frame(), "2025-03-16")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [(0.8, 1, "0,8"), (9.0, 1, "9"), (1234.5, 1, "1.234,5"), (0.05, 2, "0,05"), (12, 0, "12")],
+)
+def test_vietnamese_number_format(value: float, decimals: int, text: str) -> None:
+    assert format_number(value, decimals) == text
+
+
+# ----------------------------------------------------------------------------------------------
+# Emerging issues
+
+OPENINGS = ("Kính gửi UBND xã.", "Tôi xin phản ánh.", "Thưa cán bộ xã.", "Nhờ xã giúp đỡ.")
+MATTERS = (
+    "Đèn đường ở ngõ {n} bị hỏng từ lâu",
+    "Con mương cạnh nhà số {n} bị tắc nghẽn",
+    "Hộ nghèo năm nay có {n} gia đình chưa được xét",
+    "Trâu bò thả rông ăn lúa ở cánh đồng số {n}",
+    "Tiền hỗ trợ lũ lụt cho {n} hộ chưa được chi",
+    "Quán karaoke mở nhạc to đến {n} giờ đêm",
+    "Đường bê tông đoạn {n} mét bị nứt vỡ",
+    "Cán bộ một cửa hẹn {n} lần vẫn chưa trả hồ sơ",
+)
+CLOSINGS = ("Mong xã sớm xem xét.", "Xin cảm ơn.", "Đề nghị giải quyết sớm.", "")
+
+
+def varied_history(rows: Rows, count: int, end: date, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    for i in range(count):
+        text = " ".join(part for part in (
+            rng.choice(OPENINGS), rng.choice(MATTERS).format(n=rng.randint(2, 90)) + ".",
+            rng.choice(CLOSINGS)) if part)
+        rows.add(end - timedelta(days=rng.randint(0, 120)), rng.choice(VILLAGES),
+                 ["other"], text=text)
+        if i % 10 == 0:
+            rows.add(AS_OF - timedelta(days=rng.randint(0, 6)), rng.choice(VILLAGES), ["other"],
+                     text=f"{rng.choice(OPENINGS)} {rng.choice(MATTERS).format(n=i)}.")
+
+
+CAMPAIGN = (
+    "Kính gửi UBND xã Vĩnh Giang. Chúng tôi là người dân thôn Lai Phước, sống gần trại heo của "
+    "Công ty TNHH Chăn nuôi Hưng Phát. Từ đầu tháng đến nay trại xả nước thải ra mương chung, "
+    "mùi hôi thối {x}, ruồi muỗi nhiều, trẻ nhỏ bị ho. Đề nghị xã kiểm tra và xử lý {y}."
+)
+
+
+def test_near_duplicate_campaign_from_different_senders_is_a_cluster() -> None:
+    rows = Rows()
+    varied_history(rows, 200, AS_OF - timedelta(days=7))
+    ids = [
+        rows.add(AS_OF - timedelta(days=i), "Lai Phước", ["environment"],
+                 sender=name, text=CAMPAIGN.format(x=x, y=y))
+        for i, (name, x, y) in enumerate([
+            ("Nguyễn Văn Hòa", "nồng nặc", "ngay"), ("Trần Thị Lan", "rất nặng", "gấp"),
+            ("Lê Văn Nam", "không chịu nổi", "ngay"), ("Phạm Thị Hoa", "nồng nặc", "dứt điểm"),
+        ])
+    ]
+    issues = detect_emerging(rows.frame(), AS_OF)
+    clusters = [i for i in issues if i.kind == "cluster" and set(ids) <= set(i.petition_ids)]
+    assert len(clusters) == 1
+    cluster = clusters[0]
+    assert isinstance(cluster, EmergingIssue)
+    assert cluster.senders == 4 and cluster.count == 4
+    assert cluster.area == "thôn Lai Phước, xã Vĩnh Giang"
+    assert cluster.explanation.startswith(
+        "4 đơn có nội dung gần giống nhau từ 4 người gửi khác nhau tại thôn Lai Phước")
+    assert "Hưng Phát" in cluster.label
+    assert any("Công ty TNHH Chăn nuôi Hưng Phát" in term for term in cluster.terms)
+
+
+def test_same_text_from_one_sender_is_not_a_campaign() -> None:
+    rows = Rows()
+    varied_history(rows, 200, AS_OF - timedelta(days=7))
+    ids = [rows.add(AS_OF - timedelta(days=i), "Lai Phước", ["environment"],
+                    sender="Nguyễn Văn Hòa", text=CAMPAIGN.format(x="nồng nặc", y="ngay"))
+           for i in range(5)]
+    issues = detect_emerging(rows.frame(), AS_OF)
+    assert not [i for i in issues if i.kind == "cluster" and set(ids) & set(i.petition_ids)]
+
+
+def test_bursting_company_name_is_found() -> None:
+    rows = Rows()
+    varied_history(rows, 200, AS_OF - timedelta(days=7))
+    texts = [
+        "Xe tải của Công ty CP Xây lắp Vĩnh An chở vật liệu làm bể mặt đường liên thôn.",
+        "Đề nghị xã nhắc Công ty CP Xây lắp Vĩnh An tưới nước, bụi quá nhiều.",
+        "Công trình cầu do Công ty CP Xây lắp Vĩnh An làm chậm tiến độ ba tháng rồi.",
+        "Công nhân của Công ty CP Xây lắp Vĩnh An đổ đất thải lấp mương của bà con.",
+    ]
+    ids = [rows.add(AS_OF - timedelta(days=i), VILLAGES[i], ["infrastructure"],
+                    sender=f"Người gửi {i}", text=text) for i, text in enumerate(texts)]
+    issues = detect_emerging(rows.frame(), AS_OF)
+    bursts = [i for i in issues if i.kind == "term_burst"]
+    assert bursts, "a company named by four senders this week and never before must burst"
+    burst = bursts[0]
+    assert burst.label == "Công ty CP Xây lắp Vĩnh An"
+    assert set(burst.petition_ids) == set(ids)
+    assert burst.count == 4 and burst.senders == 4 and burst.area == "nhiều nơi"
+    assert burst.explanation.startswith("Cụm từ «Công ty CP Xây lắp Vĩnh An» xuất hiện trong 4")
+
+
+def test_emerging_is_replayable_and_ignores_later_petitions() -> None:
+    rows = Rows()
+    varied_history(rows, 120, AS_OF - timedelta(days=7))
+    first = detect_emerging(rows.frame(), AS_OF)
+    for i in range(4):
+        rows.add(AS_OF + timedelta(days=1), "Gio Mỹ", ["land"], sender=f"Người {i}",
+                 text="Công ty TNHH Bất động sản Phú Thành san lấp ruộng của dân.")
+    assert detect_emerging(rows.frame(), AS_OF) == first
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"similarity": 1.5}, "similarity phải"),
+        ({"min_senders": 1}, "min_senders và min_term_count"),
+        ({"max_term_length": 20}, "max_term_length"),
+        ({"window_days": -1}, "window_days"),
+    ],
+)
+def test_emerging_bad_arguments_raise(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(HotspotError, match=message):
+        detect_emerging(flat_history(30).frame(), AS_OF, **options)
