@@ -187,7 +187,7 @@ class PetitionStore:
         return found
 
     def known_source_keys(self, keys: Iterable[str]) -> set[str]:
-        """Return the source keys (file + row) already stored as petition, duplicate or quarantine."""
+        """Return the source keys (file + row) already stored in any table."""
         wanted = list(set(keys))
         found: set[str] = set()
         with self.engine.connect() as conn:
