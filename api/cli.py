@@ -514,6 +514,36 @@ def hotspots(
             console.print(f"• {issue.explanation}", highlight=False)
 
 
+@app.command()
+def report(
+    month: Annotated[str, typer.Option("--month", help="Tháng báo cáo YYYY-MM, ví dụ 2025-06")],
+    out: Annotated[Path, typer.Option("--out", help="Tệp DOCX cần ghi")] = Path("bao-cao.docx"),
+    area: Annotated[str | None, typer.Option("--area", help="Chỉ một địa bàn (một phần tên)")]
+    = None,
+    unit: Annotated[str | None, typer.Option(
+        "--unit", help="Cơ quan báo cáo, ví dụ \"Ủy ban nhân dân xã Vĩnh Giang\"")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Xuất thêm PDF nếu có LibreOffice")] = False,
+) -> None:
+    """Lập báo cáo tháng (DOCX): số đơn, điểm nóng, cảnh báo, phụ lục theo thôn."""
+    from api.report import ReportError, build_monthly_report, convert_to_pdf
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    with console.status("Đang lập báo cáo (xét điểm nóng từng tuần trong tháng)…"):
+        try:
+            path = build_monthly_report(store, month, area=area, out=out, unit_name=unit)
+            pdf_path = convert_to_pdf(path) if pdf else None
+        except ReportError as error:
+            fail(str(error), 2)
+    console.print(f"Đã ghi báo cáo: {path}", highlight=False)
+    if pdf:
+        console.print(f"Đã ghi PDF: {pdf_path}" if pdf_path else
+                      "Không tìm thấy LibreOffice (soffice): chưa xuất được PDF.", highlight=False)
+
+
 alerts_app = typer.Typer(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")

@@ -35,10 +35,8 @@ from pipeline.trends import petitions_frame  # noqa: E402
 GENERATOR = ROOT / "data" / "samples" / "generate.py"
 SIZES = (3, 5, 8, 12)
 # Spikes go to non-religion topics: a religion petition in a new village is found by the
-# first-ever rule whatever its size, which would say nothing about the count test. Environment
-# is left out while the generator cannot write environment spike texts without a campaign
-# (its spike theme has a single detail sentence and random.sample asks for two).
-TOPICS = ("land", "policy", "infrastructure", "security", "governance")
+# first-ever rule whatever its size, which would say nothing about the count test.
+TOPICS = ("land", "environment", "policy", "infrastructure", "security", "governance")
 VILLAGES = ("Tân Mỹ", "Gio Mỹ", "Lai Phước", "Quảng Xá", "Thôn 5", "An Đức", "Mỹ Hội",
             "Đông Hòa", "Bình An", "Diêm Hải", "Cát Sơn", "Trung Lương", "Hòa Lý", "Thủy Ba")
 
@@ -149,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-month", type=int, default=1500)
     parser.add_argument("--alpha", type=float, default=None, help="detect_hotspots alpha")
     parser.add_argument("--sensitive-alpha", type=float, default=None)
+    parser.add_argument("--scan-windows", type=int, nargs="+", default=None,
+                        help="detect_hotspots scan_windows, e.g. 3 7")
     args = parser.parse_args(argv)
     months = 9 if args.full else 3
     data_start = date(2024, 7, 1)
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     frame_spikes, frame_clean = to_frame(with_spikes), to_frame(without)
     prepared = time.perf_counter() - began
     options = {name: value for name, value in (("alpha", args.alpha),
-               ("sensitive_alpha", args.sensitive_alpha)) if value is not None}
+               ("sensitive_alpha", args.sensitive_alpha), ("scan_windows", args.scan_windows))
+               if value is not None}
     found, per_run = run_days(frame_spikes, eval_start, eval_end, **options)
     found_clean, per_run_clean = run_days(frame_clean, eval_start, eval_end, **options)
 

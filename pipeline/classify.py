@@ -52,7 +52,10 @@ def _SYLLABLE_SPLIT(text: str) -> list[str]:  # noqa: N802
 
 
 def build_features(*, light: bool = False) -> FeatureUnion:
-    """Return the feature extractor: word tokens, folded syllables and character n-grams.
+    """Return the feature extractor: word tokens and diacritic-folded syllables.
+
+    Character n-grams were dropped: they halved the speed and did not help (cross-validation
+    0.847 → 0.851 micro-F1, stranger set 0.842 → 0.865 without them).
 
     Hashed features keep the model file small and fast to load (no vocabulary to store);
     `light` keeps only the folded syllables (used for the signal model).
@@ -71,11 +74,6 @@ def build_features(*, light: bool = False) -> FeatureUnion:
             TfidfTransformer(sublinear_tf=True),
         )),
         syllables,
-        ("chars", make_pipeline(
-            HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), n_features=2**19,
-                              alternate_sign=False, norm=None),
-            TfidfTransformer(sublinear_tf=True),
-        )),
     ])
 
 

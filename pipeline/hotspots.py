@@ -198,12 +198,16 @@ def _nb_upper_tail(count: np.ndarray, mean: np.ndarray, shape: np.ndarray,
 
 @dataclass(frozen=True)
 class _LevelScan:
+    """Counts, expected counts and p-values of every scanned window × unit × topic."""
+
     units: list[str]
     topics: list[str]
-    window: np.ndarray
+    lengths: tuple[int, ...]  # scanned window lengths in days, all ending at as_of
+    weights: tuple[float, ...]  # each scanned window in average days (weekday-weighted)
+    window: np.ndarray  # shape (windows, units, topics)
     expected: np.ndarray
     pvalue: np.ndarray
-    own_history: np.ndarray
+    own_history: np.ndarray  # shape (units, topics)
 
 
 def detect_hotspots(
@@ -221,6 +225,7 @@ def detect_hotspots(
     first_ever_topics: Sequence[str] = ("religion",),
     levels: Sequence[Level] = ("village", "commune"),
     taxonomy: Taxonomy | None = None,
+    scan_windows: Sequence[int] | None = None,
 ) -> list[Hotspot]:
     """Return the hot spots on `as_of`, most severe first (replayable: later data ignored).
 
@@ -228,14 +233,18 @@ def detect_hotspots(
     [as_of − window_days + 1, as_of] are compared with the area's usual rate, learnt from the
     `history_days` before the window and shrunk towards the rate of peer areas for the same topic
     (empirical Bayes, Gamma–Poisson), scaled by the topic's current level across all areas in the
-    last four weeks, and tested with a negative-binomial upper tail. A hot spot needs
-    count ≥ min_count, count ≥ min_ratio × expected and a p-value under alpha / (number of
-    tests) (Bonferroni); topics in `sensitive` (default: the taxonomy's sensitive topics) use
-    sensitive_alpha and sensitive_min_count. The first petition ever seen on a topic of
-    `first_ever_topics` in a village is always a hot spot (low, or medium with several petitions
-    or mass / repeat signals). Each mass or repeat signal in the window raises the severity one
-    step. A commune-level hot spot is kept only when no village of that commune has one on
-    the same topic.
+    last four weeks, and tested with a negative-binomial upper tail. The count is scanned over
+    windows of every length in `scan_windows` ending at as_of (default: the whole window only;
+    lengths must lie in 1..window_days), and the window with the smallest p-value is reported,
+    so a burst of letters in two or three days is not diluted by a quiet week (a prospective
+    temporal scan in the manner of Kulldorff). A hot spot needs count ≥ min_count,
+    count ≥ min_ratio × expected and a p-value under alpha / (number of tests), where the tests
+    are units × topics × scanned windows (Bonferroni); topics in `sensitive` (default: the
+    taxonomy's sensitive topics) use sensitive_alpha and sensitive_min_count. The first
+    petition ever seen on a topic of `first_ever_topics` in a village is always a hot spot
+    (low, or medium with several petitions or mass / repeat signals). Each mass or repeat
+    signal in the window raises the severity one step. A commune-level hot spot is kept only
+    when no village of that commune has one on the same topic.
     """
     as_of = _check_common(frame, as_of, window_days, history_days)
     for name, value in (("alpha", alpha), ("sensitive_alpha", sensitive_alpha)):
@@ -244,6 +253,7 @@ def detect_hotspots(
         raise HotspotError("min_count và sensitive_min_count phải ≥ 1")
     if min_ratio < 1:
         raise HotspotError(f"min_ratio phải ≥ 1, nhận được {min_ratio!r}")
+    lengths = _scan_lengths(scan_windows, window_days)
     bad_levels = [lv for lv in levels if lv not in ("village", "commune", "province")]
     if bad_levels:
         raise HotspotError(f"levels chỉ nhận village, commune, province; nhận được {bad_levels}")
@@ -278,9 +288,9 @@ def detect_hotspots(
                 village_of_commune.setdefault(commune, set()).add(village)
         if exposure < MIN_HISTORY_DAYS or rows.empty:
             continue
-        scan = _scan_level(rows, codes, window_days, exposure)
+        scan = _scan_level(rows, codes, window_days, exposure, lengths, window_start.weekday())
         found = _spikes_of_level(
-            scan, rows, level, window_start, as_of, window_days, exposure, taxonomy,
+            scan, rows, level, as_of, window_days, exposure, taxonomy,
             sensitive_set, alpha, sensitive_alpha, min_count, sensitive_min_count, min_ratio,
         )
         if level == "commune":
@@ -294,6 +304,22 @@ def detect_hotspots(
         hotspots = _first_ever(hotspots, dated, window_start, as_of, window_days,
                                first_ever_topics, taxonomy)
     return sorted(hotspots, key=_hotspot_order)
+
+
+def _scan_lengths(scan_windows: Sequence[int] | None, window_days: int) -> tuple[int, ...]:
+    """Return the sorted window lengths to scan, checked against window_days."""
+    if scan_windows is None:
+        return (window_days,)
+    lengths = tuple(sorted(set(scan_windows)))
+    if not lengths or any(
+        not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= window_days
+        for n in lengths
+    ):
+        raise HotspotError(
+            f"scan_windows phải là các số nguyên từ 1 đến window_days ({window_days}), "
+            f"nhận được {scan_windows!r}"
+        )
+    return lengths
 
 
 def _hotspot_order(h: Hotspot) -> tuple[Any, ...]:
@@ -313,8 +339,8 @@ def _explode_topics(span: pd.DataFrame, window_start: date, codes: list[str]) ->
     return exploded[exploded["topic"].isin(codes)]
 
 
-def _scan_level(rows: pd.DataFrame, codes: list[str], window_days: int,
-                exposure: int) -> _LevelScan:
+def _scan_level(rows: pd.DataFrame, codes: list[str], window_days: int, exposure: int,
+                lengths: tuple[int, ...], first_weekday: int) -> _LevelScan:
     units = sorted(rows["unit"].unique())
     unit_index = {u: i for i, u in enumerate(units)}
     u = rows["unit"].map(unit_index).to_numpy(dtype=np.int64)
@@ -353,10 +379,39 @@ def _scan_level(rows: pd.DataFrame, codes: list[str], window_days: int,
     usual = history.sum(axis=0) / exposure * recent_days
     level = np.clip((recent_counts + 5.0) / (usual + 5.0), 0.5, 3.0)
 
-    expected = rate * window_days * level[None, :]
+    # Every scanned window ends at as_of; a window of n days starts window_days − n days after
+    # the full window's start, so its petitions have offset ≥ window_days − n.
+    daily = np.zeros((n_units, n_topics, window_days))
+    np.add.at(daily, (u[in_window], t[in_window], offset[in_window]), 1)
+    tail = np.cumsum(daily[..., ::-1], axis=2)  # tail[..., n − 1]: the last n days
+    counts = np.stack([tail[..., n - 1] for n in lengths])
+    days_in = _weekday_days(offset[~in_window], window_days, exposure, first_weekday)
+    # The full window keeps its plain length, as it always had; only shorter windows, which a
+    # weekend can fill or empty, are weighted by weekday.
+    weights = tuple(float(n if n == window_days else days_in[n - 1]) for n in lengths)
+    expected = np.stack([rate * w * level[None, :] for w in weights])
     dispersion = _dispersion(u, t, offset, n_units, n_topics, window_days, exposure)
-    pvalue = _nb_upper_tail(window, expected, shape, dispersion)
-    return _LevelScan(units, codes, window, expected, pvalue, history)
+    pvalue = _nb_upper_tail(counts, expected, shape[None, ...], dispersion)
+    return _LevelScan(units, codes, lengths, weights, counts, expected, pvalue, history)
+
+
+def _weekday_days(past_offsets: np.ndarray, window_days: int, exposure: int,
+                  first_weekday: int) -> np.ndarray:
+    """Return, for n = 1..window_days, the last n days of the window in average-day units.
+
+    Offices receive far more letters on Monday than on Sunday; a two-day window over a weekend
+    must not expect two average days of petitions. The weekday profile is learnt from all
+    petitions of the history (pooled over units and topics, with one pseudo-letter a day), so
+    a whole week always counts as seven days.
+    """
+    weekday = (first_weekday + past_offsets) % 7
+    letters = np.bincount(weekday, minlength=7).astype(float)
+    history_weekday = (first_weekday + np.arange(-exposure, 0)) % 7
+    days = np.bincount(history_weekday, minlength=7).astype(float)
+    per_day = (letters + days) / np.maximum(days, 1.0)
+    profile = per_day / per_day.mean()
+    window_weekday = (first_weekday + np.arange(window_days)) % 7
+    return np.cumsum(profile[window_weekday][::-1])
 
 
 def _dispersion(u: np.ndarray, t: np.ndarray, offset: np.ndarray, n_units: int, n_topics: int,
@@ -392,41 +447,52 @@ def _dispersion(u: np.ndarray, t: np.ndarray, offset: np.ndarray, n_units: int, 
 
 
 def _spikes_of_level(
-    scan: _LevelScan, rows: pd.DataFrame, level: str, window_start: date, as_of: date,
-    window_days: int, exposure: int, taxonomy: Taxonomy, sensitive: set[str], alpha: float,
-    sensitive_alpha: float, min_count: int, sensitive_min_count: int, min_ratio: float,
+    scan: _LevelScan, rows: pd.DataFrame, level: str, as_of: date, window_days: int,
+    exposure: int, taxonomy: Taxonomy, sensitive: set[str], alpha: float, sensitive_alpha: float,
+    min_count: int, sensitive_min_count: int, min_ratio: float,
 ) -> list[Hotspot]:
-    n_tests = scan.window.size
+    n_tests = scan.window.size  # windows × units × topics
     is_sensitive = np.array([t in sensitive for t in scan.topics])
     threshold = np.where(is_sensitive, sensitive_alpha, alpha) / n_tests
     minimum = np.where(is_sensitive, sensitive_min_count, min_count)
     fires = (
-        (scan.window >= minimum[None, :])
+        (scan.window >= minimum[None, None, :])
         & (scan.window >= min_ratio * scan.expected)
-        & (scan.pvalue <= threshold[None, :])
+        & (scan.pvalue <= threshold[None, None, :])
     )
+    # Of the windows that pass, each unit × topic reports the one with the smallest p-value;
+    # among equal p-values the longest, which carries the most petitions.
+    ranked = np.where(fires, scan.pvalue, np.inf)[::-1]
+    best = len(scan.lengths) - 1 - np.argmin(ranked, axis=0)
     window_rows = rows[rows["offset"] >= 0]
     result = []
-    for ui, ti in zip(*np.nonzero(fires), strict=True):
+    for ui, ti in zip(*np.nonzero(fires.any(axis=0)), strict=True):
+        wi = int(best[ui, ti])
+        days = scan.lengths[wi]
+        start = as_of - timedelta(days=days - 1)
         area, topic = scan.units[ui], scan.topics[ti]
-        chosen = window_rows[(window_rows["unit"] == area) & (window_rows["topic"] == topic)]
+        chosen = window_rows[(window_rows["unit"] == area) & (window_rows["topic"] == topic)
+                             & (window_rows["offset"] >= window_days - days)]
         signals = {"mass": int(chosen["mass"].sum()), "repeat": int(chosen["repeat"].sum())}
-        count, expected = int(scan.window[ui, ti]), float(scan.expected[ui, ti])
-        pvalue = float(scan.pvalue[ui, ti])
+        count, expected = int(scan.window[wi, ui, ti]), float(scan.expected[wi, ui, ti])
+        pvalue = float(scan.pvalue[wi, ui, ti])
         strength = math.log10(threshold[ti] / max(pvalue, 1e-300))
         severity = "high" if strength >= 3 else "medium" if strength >= 1 else "low"
         severity = _raise_severity(severity, (signals["mass"] > 0) + (signals["repeat"] > 0))
+        # The usual rate is always quoted per week (or per full window) so that officers
+        # compare like with like whichever window fired.
+        usual = expected * window_days / scan.weights[wi]
         explanation = (
             f"{count} đơn về {taxonomy.name(topic)} tại {area} trong "
-            f"{_period_text(window_days, window_start, as_of)}, gấp "
+            f"{_period_text(days, start, as_of)}, gấp "
             f"{_format_ratio(count / expected)} lần mức bình thường "
-            f"({_format_rate(expected)}/{_per_window(window_days)})"
+            f"({_format_rate(usual)}/{_per_window(window_days)})"
             f"{_signal_text(signals)}"
         )
         if scan.own_history[ui, ti] == 0:
             explanation += f"; {exposure} ngày trước đó nơi này chưa có đơn nào về chủ đề này"
         result.append(Hotspot(
-            kind="spike", level=level, area=area, topic=topic, window_start=window_start,
+            kind="spike", level=level, area=area, topic=topic, window_start=start,
             window_end=as_of, count=count, expected=round(expected, 4), score=pvalue,
             severity=severity, explanation=explanation,
             petition_ids=sorted(int(i) for i in chosen["id"].unique()), signals=signals,

@@ -219,7 +219,8 @@ class IngestRun:
             "legacy_encoding": normalized.legacy_encoding or record.extra.get("file_encoding"),
             "topics": [],
             "scores": {},
-            "signals": rule_signals(normalized.text),
+            # The classifier applies the signal rules itself; without one, the rules alone.
+            "signals": [] if self.classifier is not None else rule_signals(normalized.text),
             "source_file": record.source_file,
             "source_row": record.source_row,
             "extra": record.extra,

@@ -484,7 +484,9 @@ class _Writer:
 
         formal = style in FORMAL_STYLES
         two = formal and topic != "other" and rng.random() < 0.12
-        problems = rng.sample(pool("problems"), 2 if two else 1)
+        problem_pool = pool("problems")
+        # A small theme bank may hold a single sentence: never ask for more than it has.
+        problems = rng.sample(problem_pool, min(2 if two else 1, len(problem_pool)))
         detail_pool = pool("details")
         if bank is not topic_bank and rng.random() < 0.4:
             detail_pool += pool("details", topic_bank)
@@ -507,7 +509,8 @@ class _Writer:
             head.append(self.fill(rng.choice(ph["intros"][kind]), slots))
         body = [self.fill(p, slots) for p in problems]
         n_details = rng.choice((1, 1, 2)) if formal else int(rng.random() < 0.45)
-        details = [self.fill(d, slots) for d in rng.sample(detail_pool, n_details)]
+        details = [self.fill(d, slots)
+                   for d in rng.sample(detail_pool, min(n_details, len(detail_pool)))]
         sig = [self.fill(rng.choice(ph["signals"][s]), slots) for s in signals]
         tail: list[str] = []
         if formal or rng.random() < 0.65:

@@ -200,6 +200,54 @@ def test_as_of_must_be_a_date() -> None:
         detect_hotspots(flat_history(30).frame(), "2025-03-16")  # type: ignore[arg-type]
 
 
+def test_scan_windows_report_a_short_burst_with_its_own_window() -> None:
+    rows = flat_history()
+    ids = [rows.add(AS_OF - timedelta(days=i % 2), "Tân Mỹ", ["policy"]) for i in range(6)]
+    found = detect_hotspots(rows.frame(), AS_OF, scan_windows=(2, 7))
+    burst = [h for h in found if h.area == "thôn Tân Mỹ, xã Vĩnh Giang" and h.topic == "policy"]
+    assert len(burst) == 1
+    top = burst[0]
+    assert (top.window_start, top.window_end) == (AS_OF - timedelta(days=1), AS_OF)
+    assert set(ids) <= set(top.petition_ids)
+    assert all(pid in ids or rows.rows[pid - 1]["received_at"] >= AS_OF - timedelta(days=1)
+               for pid in top.petition_ids)
+    assert top.count == len(top.petition_ids) >= 6
+    assert top.expected < 0.6  # two days of a one-a-week rate
+    assert " trong 2 ngày qua (15/03–16/03/2025), gấp " in top.explanation
+    assert "/tuần)" in top.explanation  # the usual rate is still quoted per week
+
+
+def test_scan_windows_without_the_whole_window_count_only_their_days() -> None:
+    rows = flat_history()
+    recent = [rows.add(AS_OF - timedelta(days=i % 3), "Tân Mỹ", ["policy"]) for i in range(7)]
+    early = rows.add(AS_OF - timedelta(days=6), "Tân Mỹ", ["policy"])
+    found = detect_hotspots(rows.frame(), AS_OF, scan_windows=(3,))
+    top = next(h for h in found if h.area.startswith("thôn Tân Mỹ") and h.topic == "policy")
+    assert top.window_start == AS_OF - timedelta(days=2)
+    assert set(recent) <= set(top.petition_ids) and early not in top.petition_ids
+    assert " trong 3 ngày qua (14/03–16/03/2025)" in top.explanation
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_scan_windows_keep_small_numbers_quiet(count: int) -> None:
+    rows = flat_history()
+    spike(rows, QUIET, "security", count)
+    assert detect_hotspots(rows.frame(), AS_OF, scan_windows=range(1, 8)) == []
+
+
+def test_scanning_the_whole_window_only_is_the_default() -> None:
+    rows = flat_history()
+    spike(rows, "Gio Mỹ", "land", 8)
+    frame = rows.frame()
+    assert detect_hotspots(frame, AS_OF) == detect_hotspots(frame, AS_OF, scan_windows=(7,))
+
+
+@pytest.mark.parametrize("windows", [(), (0, 7), (8,), (2.5,)])
+def test_bad_scan_windows_raise(windows: tuple[Any, ...]) -> None:
+    with pytest.raises(HotspotError, match="scan_windows phải là các số nguyên từ 1 đến"):
+        detect_hotspots(flat_history(30).frame(), AS_OF, scan_windows=windows)
+
+
 @pytest.mark.parametrize(
     ("value", "decimals", "text"),
     [(0.8, 1, "0,8"), (9.0, 1, "9"), (1234.5, 1, "1.234,5"), (0.05, 2, "0,05"), (12, 0, "12")],
