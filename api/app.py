@@ -10,7 +10,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import alerts, classify, health, monitoring, petitions
+from api.routes import alerts, auth, classify, health, monitoring, petitions
+from api.security import HardeningMiddleware, RateLimiter, audit_middleware
 from pipeline.config import Settings, get_settings
 from pipeline.store import create_db_engine, migrate
 
@@ -41,9 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings.database_url)
     app.state.classifier = None
-    for module in (health, petitions, classify, monitoring, alerts):
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    for module in (health, auth, petitions, classify, monitoring, alerts):
         app.include_router(module.router, prefix=API_PREFIX)
     _install_error_handlers(app)
+    # CORS stays off: the dashboard is served by this same app.
+    app.middleware("http")(audit_middleware)
+    app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 
 
@@ -65,6 +70,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error", exc_info=error)
+        # Only the error type and path: messages may carry petition text or personal data.
+        logger.error("unexpected %s on %s", type(error).__name__, _request.url.path)
         return JSONResponse({"error": "Lỗi máy chủ; chi tiết đã được ghi vào nhật ký"},
                             status_code=500)

@@ -401,7 +401,9 @@ def serve(
         f"Tâm tư đang chạy tại http://{host}:{port} — tài liệu API: "
         f"http://{host}:{port}/api/v1/docs (Ctrl+C để dừng)", highlight=False,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # No access log: query strings may hold search words from petitions.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                access_log=False)
 
 
 # ---------------------------------------------------------------------- monitoring
@@ -650,3 +652,165 @@ def alerts_ack(
     except (StoreError, AlertNotFound, AlertStateError) as error:
         fail(str(error), 2)
     console.print(f"Cảnh báo số {row['id']}: {row['status']}", highlight=False)
+
+
+# ---------------------------------------------------------------------- accounts
+users_app = typer.Typer(help="Người dùng và vai trò (viewer, analyst, officer, admin).",
+                        no_args_is_help=True)
+tokens_app = typer.Typer(help="Mã truy cập (token) của người dùng.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+
+def _split_areas(areas: list[str] | None) -> list[str]:
+    return [a.strip() for item in areas or [] for a in item.split(";") if a.strip()]
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Tên đăng nhập")],
+    role: Annotated[str, typer.Option("--role", help="viewer, analyst, officer hoặc admin")],
+    areas: Annotated[list[str] | None, typer.Option(
+        "--areas", help="Địa bàn được xem (lặp lại hoặc ngăn bằng ';'); bỏ trống: mọi nơi")] = None,
+) -> None:
+    """Thêm người dùng với một vai trò và (tùy chọn) phạm vi địa bàn."""
+    from api.security import ROLE_NAMES, SecurityError, create_user
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+        create_user(store.engine, name, role, _split_areas(areas))
+    except (StoreError, SecurityError) as error:
+        fail(str(error), 2)
+    scope = ", ".join(_split_areas(areas)) or "mọi địa bàn"
+    console.print(f"Đã thêm '{name}' ({ROLE_NAMES[role]}), phạm vi: {scope}. Tạo mã truy cập: "
+                  f"tamtu tokens create --user {name}", highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Liệt kê người dùng."""
+    from pipeline.store import SecurityStore
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    view = Table(title="Người dùng")
+    for column in ("Tên", "Vai trò", "Địa bàn", "Trạng thái"):
+        view.add_column(column)
+    for user in SecurityStore(store.engine).list_users():
+        view.add_row(user["name"], user["role"], ", ".join(user["areas"]) or "mọi địa bàn",
+                     "khóa" if user["disabled"] else "hoạt động")
+    console.print(view)
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="Tên đăng nhập")],
+    enable: Annotated[bool, typer.Option("--enable", help="Mở khóa lại")] = False,
+) -> None:
+    """Khóa (hoặc mở khóa) người dùng: mọi mã truy cập của họ ngừng có hiệu lực."""
+    from pipeline.store import SecurityStore
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    if not SecurityStore(store.engine).set_user_disabled(name, not enable):
+        fail(f"không có người dùng '{name}'", 2)
+    console.print(f"Đã {'mở khóa' if enable else 'khóa'} '{name}'", highlight=False)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user: Annotated[str, typer.Option("--user", help="Tên người dùng")],
+    areas: Annotated[list[str] | None, typer.Option(
+        "--areas", help="Giới hạn mã này trong các địa bàn (mặc định: như người dùng)")] = None,
+) -> None:
+    """Tạo mã truy cập; mã chỉ in ra một lần, ở dòng cuối cùng."""
+    from api.security import SecurityError, create_token
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+        token = create_token(store.engine, user, _split_areas(areas) or None)
+    except (StoreError, SecurityError) as error:
+        fail(str(error), 2)
+    err_console.print(f"Mã truy cập mới của '{user}' (chỉ hiện một lần, hãy lưu lại):",
+                      highlight=False)
+    print(token)
+
+
+@tokens_app.command("list")
+def tokens_list(
+    user: Annotated[str | None, typer.Option("--user", help="Chỉ của một người")] = None,
+) -> None:
+    """Liệt kê mã truy cập (chỉ phần đầu của mã)."""
+    from pipeline.store import SecurityStore
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    security = SecurityStore(store.engine)
+    user_row = security.get_user(user) if user else None
+    if user and user_row is None:
+        fail(f"không có người dùng '{user}'", 2)
+    view = Table(title="Mã truy cập")
+    for column in ("Số", "Người dùng", "Đầu mã", "Tạo lúc", "Trạng thái"):
+        view.add_column(column)
+    for row in security.list_tokens(user_row["id"] if user_row else None):
+        view.add_row(str(row["id"]), row["name"], row["prefix"] + "…",
+                     f"{row['created_at']:%d/%m/%Y %H:%M}",
+                     "đã thu hồi" if row["revoked_at"] else "còn hiệu lực")
+    console.print(view)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Số của mã (xem tokens list)")]
+                  ) -> None:
+    """Thu hồi một mã truy cập (các phiên đăng nhập bằng mã đó cũng kết thúc)."""
+    from pipeline.store import SecurityStore
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    if not SecurityStore(store.engine).revoke_token(token_id):
+        fail(f"không có mã số {token_id} còn hiệu lực", 2)
+    console.print(f"Đã thu hồi mã số {token_id}", highlight=False)
+
+
+@app.command()
+def audit(
+    user: Annotated[str | None, typer.Option("--user", help="Chỉ của một người")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Số dòng")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="In dạng JSON")] = False,
+) -> None:
+    """Nhật ký truy cập: ai, lúc nào, chức năng nào, những đơn nào, từ đâu."""
+    from pipeline.store import SecurityStore
+
+    settings = get_settings()
+    try:
+        store = open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    rows = SecurityStore(store.engine).audit_entries(user_name=user, limit=limit)
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    view = Table(title="Nhật ký truy cập (mới nhất trước)")
+    for column in ("Lúc", "Người", "Vai trò", "Yêu cầu", "Mã KQ", "Đơn", "Từ"):
+        view.add_column(column)
+    for row in rows:
+        ids = row["record_ids"]
+        view.add_row(f"{row['at']:%d/%m/%Y %H:%M:%S}", row["user_name"] or "", row["role"] or "",
+                     f"{row['method']} {row['endpoint']}", str(row["status"]),
+                     ", ".join(map(str, ids[:8])) + ("…" if len(ids) > 8 else ""),
+                     row["client"] or "")
+    console.print(view)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy.engine import Engine
 
 from pipeline.config import Settings
@@ -55,6 +55,8 @@ def get_gazetteer(request: Request) -> Any:
         raise HTTPException(500, f"Danh bạ thôn bị lỗi: {error}") from error
 
 
+# Database ids are 32-bit in both backends: larger numbers are refused with a 422, not a 500.
+RecordId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Số hiệu")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 StoreDep = Annotated[PetitionStore, Depends(get_store)]

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     alert_rules_path: Path = PROJECT_ROOT / "data" / "alert-rules.yaml"
     alert_close_after_days: int = 7
+    rate_limit_per_minute: int = 600
+    max_body_bytes: int = 10 * 1024 * 1024
     gazetteer_dir: Path = PROJECT_ROOT / "data" / "gazetteer"
 
 

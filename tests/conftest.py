@@ -61,3 +61,18 @@ def store(db_url: str) -> Iterator[PetitionStore]:
 def settings(tmp_path: Path, db_url: str) -> Settings:
     """Settings pointing at the test database and a temporary runs directory."""
     return Settings(database_url=db_url, runs_dir=tmp_path / "runs")
+
+
+def sign_in(client: object, db_url: str, role: str = "admin", areas: list[str] | None = None,
+            name: str | None = None) -> str:
+    """Create a user with a token and make the test client send it; return the token."""
+    from api.security import create_token, create_user
+
+    engine = create_db_engine(db_url)
+    migrate(engine)
+    user = name or f"{role}-{len(areas or [])}"
+    create_user(engine, user, role, areas)
+    token = create_token(engine, user)
+    engine.dispose()
+    client.headers["Authorization"] = f"Bearer {token}"  # type: ignore[attr-defined]
+    return token

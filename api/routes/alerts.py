@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import EngineDep
+from api.deps import EngineDep, RecordId
+from api.security import Admin, Officer, Principal, Viewer, public_text
 from pipeline.alerts import (
     AlertNotFound,
     AlertStateError,
@@ -77,11 +78,10 @@ class AlertsPublic(BaseModel):
 
 
 class AlertActionIn(BaseModel):
-    """Who acknowledges or resolves an alert, and an optional note."""
+    """An optional note; the signed-in user is recorded as the one who acted."""
 
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -104,14 +104,14 @@ def _rule(body: AlertRuleIn) -> Any:
 
 
 @router.get("/alert-rules", response_model=list[AlertRulePublic], summary="Các quy tắc cảnh báo")
-def list_rules(engine: EngineDep) -> list[AlertRulePublic]:
+def list_rules(engine: EngineDep, _principal: Admin) -> list[AlertRulePublic]:
     """Return every alert rule (webhook secrets hidden)."""
     return [_public_rule(r) for r in AlertStore(engine).list_rules()]
 
 
 @router.post("/alert-rules", response_model=AlertRulePublic, status_code=201,
              summary="Thêm quy tắc cảnh báo")
-def create_rule(body: AlertRuleIn, engine: EngineDep) -> AlertRulePublic:
+def create_rule(body: AlertRuleIn, engine: EngineDep, _principal: Admin) -> AlertRulePublic:
     """Store a new rule; names are unique."""
     store = AlertStore(engine)
     try:
@@ -123,7 +123,8 @@ def create_rule(body: AlertRuleIn, engine: EngineDep) -> AlertRulePublic:
 
 
 @router.put("/alert-rules/{rule_id}", response_model=AlertRulePublic, summary="Sửa quy tắc")
-def update_rule(rule_id: int, body: AlertRuleIn, engine: EngineDep) -> AlertRulePublic:
+def update_rule(rule_id: RecordId, body: AlertRuleIn, engine: EngineDep, _principal: Admin
+                ) -> AlertRulePublic:
     """Replace a rule's settings."""
     store = AlertStore(engine)
     rule = _rule(body)
@@ -136,7 +137,7 @@ def update_rule(rule_id: int, body: AlertRuleIn, engine: EngineDep) -> AlertRule
 
 
 @router.delete("/alert-rules/{rule_id}", status_code=204, summary="Xóa quy tắc")
-def delete_rule(rule_id: int, engine: EngineDep) -> Response:
+def delete_rule(rule_id: RecordId, engine: EngineDep, _principal: Admin) -> Response:
     """Delete a rule (its pending deliveries are cancelled)."""
     if not AlertStore(engine).delete_rule(rule_id):
         raise HTTPException(404, f"Không có quy tắc số {rule_id}")
@@ -146,6 +147,7 @@ def delete_rule(rule_id: int, engine: EngineDep) -> Response:
 @router.get("/alerts", response_model=AlertsPublic, summary="Các cảnh báo, mới nhất trước")
 def list_alerts(
     engine: EngineDep,
+    principal: Viewer,
     status: Annotated[
         Literal["open", "acknowledged", "resolved", "closed"] | None, Query()
     ] = None,
@@ -154,12 +156,21 @@ def list_alerts(
 ) -> AlertsPublic:
     """Return alerts, optionally of one status."""
     rows = AlertStore(engine).list_alerts(status=status, limit=limit, offset=offset)
-    return AlertsPublic(data=[AlertPublic(**r) for r in rows], count=len(rows))
+    data = [
+        AlertPublic(**{**r, "explanation": public_text(principal, r["explanation"])})
+        for r in rows if principal.may_see_area(r["area"])
+    ]
+    return AlertsPublic(data=data, count=len(data))
 
 
-def _act(action: Any, engine: Any, alert_id: int, body: AlertActionIn) -> AlertPublic:
+def _act(action: Any, engine: Any, alert_id: int, body: AlertActionIn, principal: Principal
+         ) -> AlertPublic:
+    store = AlertStore(engine)
+    existing = store.get_alert(alert_id)
+    if existing is not None and not principal.may_see_area(existing["area"]):
+        raise HTTPException(403, f"Cảnh báo số {alert_id} ngoài địa bàn phụ trách")
     try:
-        return AlertPublic(**action(AlertStore(engine), alert_id, body.user, body.note))
+        return AlertPublic(**action(store, alert_id, principal.name, body.note))
     except AlertNotFound as error:
         raise HTTPException(404, str(error)) from error
     except AlertStateError as error:
@@ -167,12 +178,14 @@ def _act(action: Any, engine: Any, alert_id: int, body: AlertActionIn) -> AlertP
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic, summary="Xác nhận đã nắm")
-def acknowledge(alert_id: int, body: AlertActionIn, engine: EngineDep) -> AlertPublic:
-    """Mark an alert as taken in hand."""
-    return _act(ack_alert, engine, alert_id, body)
+def acknowledge(alert_id: RecordId, body: AlertActionIn, engine: EngineDep, principal: Officer
+                ) -> AlertPublic:
+    """Mark an alert as taken in hand by the caller."""
+    return _act(ack_alert, engine, alert_id, body, principal)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic, summary="Đã giải quyết")
-def resolve(alert_id: int, body: AlertActionIn, engine: EngineDep) -> AlertPublic:
-    """Mark an alert as resolved; its episode stays silent unless it grows."""
-    return _act(resolve_alert, engine, alert_id, body)
+def resolve(alert_id: RecordId, body: AlertActionIn, engine: EngineDep, principal: Officer
+            ) -> AlertPublic:
+    """Mark an alert as resolved by the caller; its episode stays silent unless it grows."""
+    return _act(resolve_alert, engine, alert_id, body, principal)

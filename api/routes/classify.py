@@ -6,13 +6,15 @@ from fastapi import APIRouter, HTTPException
 
 from api.deps import ClassifierDep
 from api.schemas import ClassificationPublic, ClassifyRequest, ClassifyResponse
+from api.security import Analyst
 from pipeline.normalize import normalize_text
 
 router = APIRouter(prefix="/classify", tags=["classify"])
 
 
 @router.post("", response_model=ClassifyResponse, summary="Phân loại văn bản theo lĩnh vực")
-def classify(body: ClassifyRequest, classifier: ClassifierDep) -> ClassifyResponse:
+def classify(body: ClassifyRequest, classifier: ClassifierDep, _principal: Analyst
+             ) -> ClassifyResponse:
     """Return topics, scores and signals for one text or a list of texts."""
     texts = ([body.text] if body.text is not None else []) + (body.texts or [])
     if not texts:

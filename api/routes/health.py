@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from api.deps import EngineDep, StoreDep
+from api.security import Viewer
 
 router = APIRouter(tags=["health"])
 
@@ -23,7 +24,7 @@ def healthz(engine: EngineDep) -> dict[str, str]:
 
 
 @router.get("/metrics", summary="Chỉ số Prometheus", response_class=Response)
-def metrics(store: StoreDep) -> Response:
+def metrics(store: StoreDep, _principal: Viewer) -> Response:
     """Return Prometheus metrics: stored petitions per topic and source type."""
     registry = CollectorRegistry()
     per_topic = Gauge("tamtu_petitions_by_topic", "Stored citizen petitions per topic",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import StoreDep
 from api.monitoring import as_json, default_as_of, emerging_on, hotspots_on, load_frame
+from api.security import Principal, Viewer, check_area, public_text
 from pipeline.hotspots import HotspotError
 from pipeline.trends import TrendsError, topic_trends
 
@@ -18,6 +19,7 @@ router = APIRouter(tags=["monitoring"])
 @router.get("/trends", summary="Số đơn theo kỳ × địa bàn × lĩnh vực")
 def trends(
     store: StoreDep,
+    principal: Viewer,
     period: Literal["day", "week", "month"] = "month",
     level: Literal["village", "commune", "province", "all"] = "all",
     topic: Annotated[str | None, Query(max_length=40)] = None,
@@ -28,7 +30,10 @@ def trends(
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Return rows with period_start, area, topic, source_type, count and changes."""
+    check_area(principal, area)
     frame = load_frame(store, start=start, end=end)
+    if principal.areas is not None:
+        frame = frame[frame["area"].map(principal.may_see_area).astype(bool)]
     try:
         table = topic_trends(frame, period=period, level=level, topic=topic, area=area,
                              source_type=source_type, signal=signal)
@@ -43,6 +48,7 @@ def trends(
 @router.get("/hotspots", summary="Điểm nóng tại một ngày (mặc định: dữ liệu mới nhất)")
 def hotspots(
     store: StoreDep,
+    principal: Viewer,
     as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> dict[str, Any]:
@@ -52,12 +58,14 @@ def hotspots(
         spots = hotspots_on(store, day, window_days=window_days)
     except HotspotError as error:
         raise HTTPException(422, str(error)) from error
-    return {"as_of": day.isoformat(), "data": [as_json(s) for s in spots], "count": len(spots)}
+    data = _visible(principal, spots)
+    return {"as_of": day.isoformat(), "data": data, "count": len(data)}
 
 
 @router.get("/emerging", summary="Vấn đề mới nổi: chiến dịch đơn giống nhau, cụm từ bùng phát")
 def emerging(
     store: StoreDep,
+    principal: Viewer,
     as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> dict[str, Any]:
@@ -67,4 +75,21 @@ def emerging(
         issues = emerging_on(store, day, window_days=window_days)
     except HotspotError as error:
         raise HTTPException(422, str(error)) from error
-    return {"as_of": day.isoformat(), "data": [as_json(i) for i in issues], "count": len(issues)}
+    data = _visible(principal, issues)
+    return {"as_of": day.isoformat(), "data": data, "count": len(data)}
+
+
+def _visible(principal: Principal, items: list[Any]) -> list[dict[str, Any]]:
+    """Keep items inside the caller's areas; remove personal data from their wording."""
+    visible = []
+    for item in items:
+        if not principal.may_see_area(item.area):
+            continue
+        data = as_json(item)
+        for key in ("explanation", "label"):
+            if key in data:
+                data[key] = public_text(principal, data[key])
+        if "terms" in data:
+            data["terms"] = [public_text(principal, t) for t in data["terms"]]
+        visible.append(data)
+    return visible

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import ClassifierDep, EngineDep, GazetteerDep, SettingsDep, StoreDep
+from api.deps import ClassifierDep, EngineDep, GazetteerDep, RecordId, SettingsDep, StoreDep
 from api.schemas import (
     IngestResultPublic,
     PetitionCreate,
@@ -21,10 +21,11 @@ from api.schemas import (
     PetitionsPublic,
     QuarantinePublic,
 )
+from api.security import Analyst, Officer, Principal, audit_records, check_area, petition_for
 from pipeline.ingest import Ingestor
 from pipeline.records import QuarantineRow, Record
 from pipeline.run import IngestRun
-from pipeline.store import PetitionFilter, get_petition, list_petitions
+from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
 
 router = APIRouter(prefix="/petitions", tags=["petitions"])
 
@@ -45,6 +46,7 @@ def create_petitions(
     settings: SettingsDep,
     classifier: ClassifierDep,
     gazetteer: GazetteerDep,
+    _principal: Officer,
 ) -> IngestResultPublic:
     """Store petitions with the same validation, de-duplication and quarantine as file ingest."""
     items = body if isinstance(body, list) else [body]
@@ -72,18 +74,22 @@ def create_petitions(
 
 
 def _filters(
-    topic: str | None, area: str | None, start: date | None, end: date | None,
-    source_type: str | None, signal: str | None, q: str | None,
+    principal: Principal, topic: str | None, area: str | None, start: date | None,
+    end: date | None, source_type: str | None, signal: str | None, q: str | None,
 ) -> PetitionFilter:
     if start and end and start > end:
         raise HTTPException(422, "Ngày 'from' phải trước ngày 'to'")
+    check_area(principal, area)
     return PetitionFilter(topic=topic, area=area, start=start, end=end,
-                          source_type=source_type, signal=signal, q=q)
+                          source_type=source_type, signal=signal, q=q,
+                          areas_allowed=principal.areas)
 
 
 @router.get("", response_model=PetitionsPublic, summary="Danh sách đơn, lọc và phân trang",
             responses={200: {"content": {"text/csv": {}}}})
 def read_petitions(
+    request: Request,
+    principal: Analyst,
     engine: EngineDep,
     topic: Annotated[str | None, Query(max_length=40)] = None,
     area: Annotated[str | None, Query(max_length=200)] = None,
@@ -97,26 +103,32 @@ def read_petitions(
     format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
 ) -> Any:
     """Return a page of petitions (newest first), or every matching petition as CSV."""
-    filters = _filters(topic, area, start, end, source_type, signal, q)
+    filters = _filters(principal, topic, area, start, end, source_type, signal, q)
     if format == "csv":
         return StreamingResponse(
-            _csv_rows(engine, filters), media_type="text/csv; charset=utf-8",
+            _csv_rows(engine, filters, principal, request), media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="tamtu-don-thu.csv"'},
         )
     rows, total = list_petitions(engine, filters, limit=limit, offset=offset)
-    return PetitionsPublic(data=[PetitionPublic(**r) for r in rows], count=total, limit=limit,
-                           offset=offset)
+    audit_records(request, (r["id"] for r in rows))
+    return PetitionsPublic(data=[PetitionPublic(**petition_for(principal, r)) for r in rows],
+                           count=total, limit=limit, offset=offset)
 
 
-def _csv_rows(engine: Any, filters: PetitionFilter) -> Iterator[str]:
+def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, request: Request
+             ) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # so that spreadsheet programs read the Vietnamese text as UTF-8
     writer.writerow(CSV_FIELDS)
+    # The request's own audit entry is written before the body streams, so the export appends
+    # a second entry with every exported id once it is complete.
+    exported: list[int] = []
     offset = 0
     while True:
         rows, _ = list_petitions(engine, filters, limit=1000, offset=offset)
-        for row in rows:
+        exported.extend(r["id"] for r in rows)
+        for row in (petition_for(principal, r) for r in rows):
             writer.writerow([
                 "|".join(row[f]) if f in ("topics", "signals") else row[f] for f in CSV_FIELDS
             ])
@@ -124,14 +136,23 @@ def _csv_rows(engine: Any, filters: PetitionFilter) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         if len(rows) < 1000:
-            return
+            break
         offset += 1000
+    client = request.client.host if request.client else None
+    SecurityStore(engine).append_audit({
+        "user_name": principal.name, "role": principal.role, "method": "EXPORT",
+        "endpoint": request.url.path, "status": 200, "record_ids": exported, "client": client,
+    })
 
 
 @router.get("/{petition_id}", response_model=PetitionPublic, summary="Một đơn")
-def read_petition(petition_id: int, engine: EngineDep) -> PetitionPublic:
+def read_petition(petition_id: RecordId, request: Request, principal: Analyst, engine: EngineDep
+                  ) -> PetitionPublic:
     """Return one petition by id."""
     row = get_petition(engine, petition_id)
     if row is None:
         raise HTTPException(404, f"Không có đơn số {petition_id}")
-    return PetitionPublic(**row)
+    if not principal.may_see_area(row["area"]):
+        raise HTTPException(403, f"Không được xem đơn số {petition_id} (ngoài địa bàn phụ trách)")
+    audit_records(request, [petition_id])
+    return PetitionPublic(**petition_for(principal, row))

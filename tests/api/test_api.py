@@ -11,11 +11,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from pipeline.config import Settings
+from tests.conftest import sign_in
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
+        sign_in(test_client, settings.database_url)
         yield test_client
 
 

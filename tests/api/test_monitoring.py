@@ -15,6 +15,7 @@ from api.cli import app as cli_app
 from api.monitoring import run_alerts
 from pipeline.config import Settings, get_settings
 from pipeline.store import PetitionStore, create_db_engine
+from tests.conftest import sign_in
 
 AS_OF = date(2025, 6, 20)
 RELIGION = [
@@ -56,6 +57,7 @@ def _batch() -> list[dict[str, str]]:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
+        sign_in(test_client, settings.database_url)
         response = test_client.post("/api/v1/petitions", json=_batch())
         assert response.status_code == 201
         yield test_client
@@ -104,9 +106,10 @@ def test_alert_rules_alerts_and_ack(client: TestClient, settings: Settings) -> N
     assert [c for c in again.changes if c.kind == "new"] == []
     alerts = client.get("/api/v1/alerts").json()["data"]
     religion = next(a for a in alerts if a["topic"] == "religion")
-    acked = client.post(f"/api/v1/alerts/{religion['id']}/ack", json={"user": "cán bộ trực"})
+    acked = client.post(f"/api/v1/alerts/{religion['id']}/ack", json={"note": "đã cử cán bộ"})
     assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
-    assert client.post("/api/v1/alerts/999999/ack", json={"user": "x"}).status_code == 404
+    assert acked.json()["acked_by"] == "admin-0"
+    assert client.post("/api/v1/alerts/999999/ack", json={}).status_code == 404
     rule_id = created.json()["id"]
     assert client.delete(f"/api/v1/alert-rules/{rule_id}").status_code == 204
     assert client.delete(f"/api/v1/alert-rules/{rule_id}").status_code == 404

@@ -1,0 +1,298 @@
+"""Accounts, tokens, roles, area scopes, redaction policy, audit log and HTTP hardening."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline.normalize import fold_diacritics
+from pipeline.redact import redact, redact_record
+from pipeline.store import SecurityStore, utcnow
+
+ROLES: tuple[str, ...] = ("viewer", "analyst", "officer", "admin")
+ROLE_NAMES = {"viewer": "xem số liệu", "analyst": "phân tích", "officer": "cán bộ phụ trách",
+              "admin": "quản trị"}
+SESSION_COOKIE = "tamtu_session"
+SESSION_HOURS = 12
+TOKEN_PREFIX = "tt_"
+
+
+class SecurityError(ValueError):
+    """A user or token command that cannot be carried out (unknown user, bad role…)."""
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_user(engine: Engine, name: str, role: str, areas: Sequence[str] | None = None) -> int:
+    """Return the id of a new user with one role and an optional area scope."""
+    name = name.strip()
+    if not name:
+        raise SecurityError("tên người dùng trống")
+    if role not in ROLES:
+        raise SecurityError(f"vai trò '{role}' không có; chọn một trong: {', '.join(ROLES)}")
+    store = SecurityStore(engine)
+    if store.get_user(name) is not None:
+        raise SecurityError(f"đã có người dùng '{name}'")
+    return store.create_user(name, role, [a.strip() for a in areas or [] if a.strip()])
+
+
+def create_token(engine: Engine, user_name: str, areas: Sequence[str] | None = None) -> str:
+    """Return a new access token for the user (shown once; only its hash is stored)."""
+    store = SecurityStore(engine)
+    user = store.get_user(user_name)
+    if user is None:
+        raise SecurityError(f"không có người dùng '{user_name}'")
+    if user["disabled"]:
+        raise SecurityError(f"người dùng '{user_name}' đang bị khóa")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    store.add_token(user["id"], _hash(token), token[:10], areas)
+    return token
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: user, role, the areas they may see (None = everywhere)."""
+
+    name: str
+    role: str
+    areas: tuple[str, ...] | None
+    token_id: int
+    csrf_token: str | None = None
+
+    def at_least(self, role: str) -> bool:
+        """Return True when this role includes the given one."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    def may_see_area(self, area: str | None) -> bool:
+        """Return True when an area string lies inside the principal's scope."""
+        if self.areas is None:
+            return True
+        folded = fold_diacritics(area or "")
+        return any(fold_diacritics(scope) in folded for scope in self.areas)
+
+
+def _principal(row: Mapping[str, Any], csrf: str | None = None) -> Principal:
+    scope = row["token_areas"] if row["token_areas"] is not None else row["areas"]
+    return Principal(row["name"], row["role"], tuple(scope) if scope else None, row["token_id"],
+                     csrf)
+
+
+def principal_for_token(engine: Engine, token: str) -> Principal | None:
+    """Return the principal of a live token, or None."""
+    row = SecurityStore(engine).token_owner(_hash(token))
+    return _principal(row) if row else None
+
+
+def open_session(engine: Engine, principal: Principal) -> tuple[str, str]:
+    """Return (session id for the cookie, CSRF token) of a new browser session."""
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
+    SecurityStore(engine).add_session(_hash(session_id), principal.token_id, csrf,
+                                      utcnow() + timedelta(hours=SESSION_HOURS))
+    return session_id, csrf
+
+
+def close_session(engine: Engine, session_id: str) -> None:
+    """End a browser session."""
+    SecurityStore(engine).delete_session(_hash(session_id))
+
+
+class RateLimiter:
+    """At most `limit` requests per token in any `window` seconds (in memory, per process)."""
+
+    def __init__(self, limit: int, window: float = 60.0):
+        self.limit = limit
+        self.window = window
+        self._hits: dict[int, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, key: int) -> bool:
+        """Return True and count the request when the key is under its limit."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[key]
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            return True
+
+
+_UNAUTHORISED = HTTPException(
+    401, "Cần đăng nhập: gửi 'Authorization: Bearer <mã truy cập>'",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def current_principal(request: Request) -> Principal:
+    """Return the caller from the Bearer token or the session cookie; 401 otherwise."""
+    engine: Engine = request.app.state.engine
+    header = request.headers.get("authorization", "")
+    principal: Principal | None = None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _UNAUTHORISED
+        principal = principal_for_token(engine, token.strip())
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        row = SecurityStore(engine).session_owner(_hash(cookie), utcnow())
+        if row is not None:
+            principal = _principal(row, row["csrf_token"])
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not secrets.compare_digest(
+                request.headers.get("x-csrf-token", ""), principal.csrf_token or ""
+            ):
+                raise HTTPException(403, "Thiếu hoặc sai mã chống giả mạo (X-CSRF-Token)")
+    if principal is None:
+        raise _UNAUTHORISED
+    limiter: RateLimiter = request.app.state.rate_limiter
+    if not limiter.allow(principal.token_id):
+        raise HTTPException(429, "Quá nhiều yêu cầu; vui lòng thử lại sau ít phút",
+                            headers={"Retry-After": "60"})
+    request.state.principal = principal
+    return principal
+
+
+def require(role: str) -> Callable[..., Principal]:
+    """Return a dependency that lets through callers with at least this role (403 otherwise)."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.at_least(role):
+            raise HTTPException(
+                403, f"Vai trò '{principal.role}' không được dùng chức năng này "
+                f"(cần '{role}' trở lên)")
+        return principal
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
+Officer = Annotated[Principal, Depends(require("officer"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def check_area(principal: Principal, area: str | None) -> None:
+    """Raise 403 when a requested area lies outside the principal's scope."""
+    if area and principal.areas is not None and not principal.may_see_area(area):
+        raise HTTPException(403, f"Không được xem địa bàn '{area}'")
+
+
+def audit_records(request: Request, ids: Iterable[int]) -> None:
+    """Remember which record ids this request returned, for the audit log."""
+    request.state.audit_ids = [int(i) for i in ids]
+
+
+# ---------------------------------------------------------------------- redaction policy
+def sees_clear_text(principal: Principal) -> bool:
+    """Return True for roles allowed to read full texts and senders (officer, admin)."""
+    return principal.at_least("officer")
+
+
+def petition_for(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a petition as this role may see it."""
+    if sees_clear_text(principal):
+        return dict(row)
+    # Analysts get texts with personal data replaced; every sender is personal data to them,
+    # and a denouncer's identity is secret by law.
+    return redact_record(row, hide_sender=True, use_ner=True)
+
+
+def public_text(principal: Principal, text: str) -> str:
+    """Return an explanation or label with personal data removed for roles below officer."""
+    return text if sees_clear_text(principal) else redact(text)
+
+
+# ---------------------------------------------------------------------- ASGI middleware
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+     b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+)
+
+
+class HardeningMiddleware:
+    """Security headers on every response, a request body size limit, no caching of API data."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = 10 * 1024 * 1024):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await _too_large(send, self.max_body_bytes)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise _BodyTooLarge
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
+                if scope["path"].startswith("/api/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except _BodyTooLarge:
+            await _too_large(send, self.max_body_bytes)
+
+
+class _BodyTooLarge(Exception):
+    """The request body went past the limit while it was being read."""
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps({"error": f"Dữ liệu gửi lên quá lớn (tối đa {limit // 1024 // 1024} MB)"},
+                      ensure_ascii=False)
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+async def audit_middleware(request: Request, call_next: Callable[[Request], Awaitable[Any]]
+                           ) -> Any:
+    """Append an audit entry for every authenticated API request (never tokens or texts)."""
+    response = await call_next(request)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None and request.url.path.startswith("/api/"):
+        client = request.client.host if request.client else None
+        SecurityStore(request.app.state.engine).append_audit({
+            "user_name": principal.name, "role": principal.role, "method": request.method,
+            "endpoint": request.url.path, "status": response.status_code,
+            "record_ids": getattr(request.state, "audit_ids", []), "client": client,
+        })
+    return response
+

@@ -1,0 +1,820 @@
+// Tâm tư dashboard. Plain JavaScript, no libraries: everything it needs is served by the app.
+"use strict";
+
+const API = "/api/v1";
+const ROLES = ["viewer", "analyst", "officer", "admin"];
+const SOURCE_NAMES = {
+  petition: "Đơn kiến nghị", complaint: "Đơn khiếu nại", denunciation: "Đơn tố cáo",
+  feedback: "Phản ánh", minutes: "Biên bản tiếp xúc", social: "Mạng xã hội",
+};
+const SEVERITY_NAMES = { high: "Cao", medium: "Trung bình", low: "Thấp" };
+const SEVERITY_ORDER = { high: 0, medium: 1, low: 2 };
+const HOTSPOT_KINDS = { spike: "Tăng đột biến", first_religion: "Lần đầu có vụ việc tôn giáo" };
+const EMERGING_KINDS = { cluster: "Nhiều đơn giống nhau", term_burst: "Cụm từ xuất hiện dồn dập" };
+const PERIOD_NAMES = { day: "ngày", week: "tuần", month: "tháng" };
+// Okabe–Ito colours stay distinguishable for colour-blind readers; dashes help in print.
+const COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#E69F00",
+  "#555555"];
+const DASHES = ["", "6 3", "", "2 3", "", "6 3", "2 3", ""];
+const PAGE_SIZE = 20;
+
+const state = {
+  me: null,
+  taxonomy: null,
+  topicNames: {},
+  signalNames: {},
+  latestMonth: null,
+  petitionFilters: {},
+  petitionOffset: 0,
+  trendRows: [],
+};
+
+// ------------------------------------------------------------------ helpers
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== null && value !== undefined && value !== "") node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const numberFormat = new Intl.NumberFormat("vi-VN");
+const fmt = (n) => numberFormat.format(n);
+
+function fmtDate(iso) {
+  if (!iso) return "";
+  const [y, m, d] = iso.slice(0, 10).split("-");
+  return `${d}/${m}/${y}`;
+}
+
+function periodLabel(iso, period) {
+  const [y, m, d] = iso.slice(0, 10).split("-");
+  if (period === "month") return `${m}/${y}`;
+  return `${d}/${m}`;
+}
+
+function topicName(code) { return state.topicNames[code] || code; }
+function sourceName(code) { return SOURCE_NAMES[code] || code; }
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+function shiftDays(iso, days) {
+  const date = new Date(`${iso}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return isoDay(date);
+}
+
+function shiftMonths(iso, months) {
+  const date = new Date(`${iso.slice(0, 7)}-01T00:00:00Z`);
+  date.setUTCMonth(date.getUTCMonth() + months);
+  return isoDay(date);
+}
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && String(value).trim() !== "") {
+      search.set(key, String(value).trim());
+    }
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+function formValues(form) {
+  const values = {};
+  for (const [key, value] of new FormData(form).entries()) values[key] = value;
+  return values;
+}
+
+function atLeast(role) {
+  return state.me && ROLES.indexOf(state.me.role) >= ROLES.indexOf(role);
+}
+
+function say(message, bad = false) {
+  const box = $("status");
+  box.textContent = message;
+  box.classList.toggle("bad", bad);
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(path, options = {}) {
+  const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
+  init.headers = { ...init.headers, ...(options.headers || {}) };
+  if (options.body !== undefined && typeof options.body !== "string") {
+    init.body = JSON.stringify(options.body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const method = (init.method || "GET").toUpperCase();
+  if (method !== "GET" && state.me && state.me.csrf_token) {
+    init.headers["X-CSRF-Token"] = state.me.csrf_token;
+  }
+  const response = await fetch(API + path, init);
+  if (response.status === 401 && !path.startsWith("/auth/")) {
+    showLogin("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại.");
+    throw new ApiError(401, "Cần đăng nhập");
+  }
+  if (!response.ok) {
+    let message = `Lỗi ${response.status}`;
+    try {
+      const body = await response.json();
+      if (body && body.error) message = body.error;
+    } catch (_ignored) { /* not JSON: keep the status line */ }
+    throw new ApiError(response.status, message);
+  }
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+function busy(node, on) {
+  node.setAttribute("aria-busy", on ? "true" : "false");
+}
+
+function failInto(node, error) {
+  node.replaceChildren(el("p", { class: "error", text: `Không tải được: ${error.message}` }));
+  busy(node, false);
+}
+
+// ------------------------------------------------------------------ sign in / out
+function showLogin(message) {
+  state.me = null;
+  $("dashboard").hidden = true;
+  $("who").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message || "";
+  $("login-token").focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const token = $("login-token").value.trim();
+  if (!token) {
+    $("login-error").textContent = "Hãy nhập mã truy cập.";
+    return;
+  }
+  const button = event.submitter || $("login-form").querySelector("button");
+  button.disabled = true;
+  try {
+    state.me = await api("/auth/session", { method: "POST", body: { token } });
+    $("login-token").value = "";
+    startDashboard();
+  } catch (error) {
+    $("login-error").textContent = error.status === 401
+      ? "Mã truy cập không đúng, đã bị thu hồi hoặc tài khoản bị khóa."
+      : error.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function signOut() {
+  try {
+    await api("/auth/logout", { method: "POST" });
+  } catch (_ignored) { /* the session may already be gone */ }
+  showLogin("Đã đăng xuất.");
+}
+
+// ------------------------------------------------------------------ start
+async function boot() {
+  $("login-form").addEventListener("submit", signIn);
+  $("logout").addEventListener("click", signOut);
+  $("trend-form").addEventListener("submit", (e) => { e.preventDefault(); loadChart(); });
+  $("trend-period").addEventListener("change", () => {
+    $("trend-from").value = "";
+    $("trend-to").value = "";
+    loadChart();
+  });
+  $("trend-topic").addEventListener("change", loadChart);
+  $("trend-source").addEventListener("change", loadChart);
+  $("heat-form").addEventListener("submit", (e) => { e.preventDefault(); loadHeatmap(); });
+  $("chart-table-toggle").addEventListener("click", toggleChartTable);
+  $("petition-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.petitionFilters = formValues(e.target);
+    state.petitionOffset = 0;
+    loadPetitions();
+  });
+  $("petition-form").addEventListener("reset", () => {
+    state.petitionFilters = {};
+    state.petitionOffset = 0;
+    setTimeout(loadPetitions, 0);
+  });
+  $("pet-prev").addEventListener("click", () => {
+    state.petitionOffset = Math.max(0, state.petitionOffset - PAGE_SIZE);
+    loadPetitions();
+  });
+  $("pet-next").addEventListener("click", () => {
+    state.petitionOffset += PAGE_SIZE;
+    loadPetitions();
+  });
+  $("report-form").addEventListener("submit", downloadReport);
+  $("rule-form").addEventListener("submit", addRule);
+  try {
+    state.me = await api("/auth/me");
+  } catch (error) {
+    showLogin(error.status === 401 ? "" : `Không kết nối được máy chủ: ${error.message}`);
+    return;
+  }
+  startDashboard();
+}
+
+function startDashboard() {
+  const me = state.me;
+  $("login").hidden = true;
+  $("who").hidden = false;
+  $("who-name").textContent = me.user;
+  $("who-role").textContent = me.role_name || me.role;
+  $("who-areas").textContent = me.areas && me.areas.length
+    ? `Địa bàn: ${me.areas.join("; ")}` : "";
+  for (const node of document.querySelectorAll("[data-min-role]")) {
+    node.hidden = !atLeast(node.dataset.minRole);
+  }
+  $("dashboard").hidden = false;
+  say("");
+  const taxonomy = loadTaxonomy();
+  // Panels load side by side; the slow ones never hold up the others.
+  taxonomy.then(() => {
+    loadToday();
+    loadEmerging();
+    loadChart().then(loadHeatmap);
+    if (atLeast("analyst")) loadPetitions();
+    if (atLeast("admin")) loadRules();
+  }).catch((error) => say(`Không tải được danh mục lĩnh vực: ${error.message}`, true));
+  setDefaultReportMonth();
+}
+
+async function loadTaxonomy() {
+  if (state.taxonomy) return state.taxonomy;
+  const taxonomy = await api("/taxonomy");
+  state.taxonomy = taxonomy;
+  const topics = [...taxonomy.topics, ...(taxonomy.other ? [taxonomy.other] : [])];
+  state.topics = topics;
+  for (const topic of topics) state.topicNames[topic.code] = topic.name;
+  for (const signal of taxonomy.signals) state.signalNames[signal.code] = signal.name;
+  for (const select of document.querySelectorAll(".topic-select")) {
+    select.replaceChildren(select.options[0],
+      ...topics.map((t) => el("option", { value: t.code, text: t.name })));
+  }
+  for (const select of document.querySelectorAll(".source-select")) {
+    select.replaceChildren(select.options[0],
+      ...Object.entries(SOURCE_NAMES).map(([code, name]) => el("option", { value: code, text: name })));
+  }
+  const signalSelect = $("pet-signal");
+  signalSelect.replaceChildren(signalSelect.options[0],
+    ...taxonomy.signals.map((s) => el("option", { value: s.code, text: s.name })));
+  $("rule-topics").replaceChildren(...topics.map((t) => el("label", {},
+    el("input", { type: "checkbox", name: "topics", value: t.code }), t.name)));
+  return taxonomy;
+}
+
+// ------------------------------------------------------------------ hot spots and alerts
+function petitionLink(area, topic, start, end) {
+  // The petition list matches areas by substring: the village part alone finds the petitions
+  // whose stored address adds a landmark between village and commune.
+  const place = String(area || "").split(",")[0].trim();
+  const filters = { area: place, topic, from: start, to: end };
+  if (!atLeast("analyst")) return null;
+  return el("a", {
+    href: `#petitions`,
+    class: "petition-link",
+    onclick: (event) => {
+      event.preventDefault();
+      openPetitions(filters);
+    },
+  }, "Xem các đơn liên quan");
+}
+
+function openPetitions(filters) {
+  const form = $("petition-form");
+  form.reset();
+  for (const [key, value] of Object.entries(filters)) {
+    if (form.elements[key]) form.elements[key].value = value || "";
+  }
+  state.petitionFilters = formValues(form);
+  state.petitionOffset = 0;
+  loadPetitions().then(() => {
+    $("petitions").scrollIntoView();
+    $("petitions-title").setAttribute("tabindex", "-1");
+    $("petitions-title").focus();
+  });
+}
+
+function severityBadge(severity) {
+  return el("span", { class: `badge sev-${severity}` }, `Mức ${SEVERITY_NAMES[severity] || severity}`);
+}
+
+function hotspotItem(spot) {
+  const title = `${topicName(spot.topic)} — ${spot.area}`;
+  const signals = Object.entries(spot.signals || {}).filter(([, n]) => n > 0)
+    .map(([code, n]) => `${state.signalNames[code] || code}: ${fmt(n)}`).join("; ");
+  return el("li", { class: `item hotspot sev-${spot.severity}` },
+    el("h4", {}, severityBadge(spot.severity), " ", title),
+    el("p", { class: "explanation" }, spot.explanation),
+    el("p", { class: "meta" },
+      `${HOTSPOT_KINDS[spot.kind] || spot.kind} · ${fmt(spot.count)} đơn từ ${fmtDate(spot.window_start)} `
+      + `đến ${fmtDate(spot.window_end)} · kỳ vọng ${fmt(Math.round(spot.expected * 10) / 10)}`
+      + (signals ? ` · ${signals}` : "")),
+    el("div", { class: "links" }, petitionLink(spot.area, spot.topic, spot.window_start, spot.window_end)));
+}
+
+function alertItem(alert) {
+  const ack = atLeast("officer") && alert.status === "open"
+    ? el("button", {
+      type: "button", class: "small ack",
+      "aria-label": `Đã nắm cảnh báo ${topicName(alert.topic)} tại ${alert.area}`,
+      onclick: (event) => acknowledge(alert, event.currentTarget),
+    }, "Đã nắm")
+    : null;
+  return el("li", { class: `item alert sev-${alert.severity}`, "data-alert-id": alert.id },
+    el("h4", {}, severityBadge(alert.severity), " ", `${topicName(alert.topic)} — ${alert.area}`),
+    el("p", { class: "explanation" }, alert.explanation),
+    el("p", { class: "meta" }, `${fmt(alert.count)} đơn từ ${fmtDate(alert.window_start)} đến `
+      + `${fmtDate(alert.window_end)} · mở lúc ${fmtDate(alert.opened_at)}`),
+    el("div", { class: "links" },
+      petitionLink(alert.area, alert.topic, alert.window_start, alert.window_end), ack));
+}
+
+async function acknowledge(alert, button) {
+  button.disabled = true;
+  try {
+    await api(`/alerts/${alert.id}/ack`, { method: "POST", body: {} });
+    say(`Đã ghi nhận: ${state.me.user} đã nắm cảnh báo ${topicName(alert.topic)} tại ${alert.area}.`);
+    loadAlerts();
+  } catch (error) {
+    button.disabled = false;
+    say(`Không ghi nhận được: ${error.message}`, true);
+  }
+}
+
+function bySeverity(a, b) {
+  return (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9)
+    || (a.score ?? 1) - (b.score ?? 1) || b.count - a.count;
+}
+
+function fillList(list, items, render, empty) {
+  list.replaceChildren(...(items.length ? items.map(render) : [el("li", { class: "muted", text: empty })]));
+  busy(list, false);
+}
+
+async function loadToday() {
+  loadAlerts();
+  const list = $("hotspot-list");
+  busy(list, true);
+  try {
+    const result = await api("/hotspots");
+    $("as-of").textContent = `(dữ liệu đến ngày ${fmtDate(result.as_of)})`;
+    fillList(list, [...result.data].sort(bySeverity), hotspotItem, "Không có điểm nóng nào.");
+  } catch (error) {
+    failInto(list, error);
+  }
+}
+
+async function loadAlerts() {
+  const list = $("alert-list");
+  busy(list, true);
+  try {
+    const result = await api("/alerts?status=open");
+    fillList(list, [...result.data].sort(bySeverity), alertItem, "Không có cảnh báo đang mở.");
+  } catch (error) {
+    failInto(list, error);
+  }
+}
+
+async function loadEmerging() {
+  const list = $("emerging-list");
+  busy(list, true);
+  try {
+    const result = await api("/emerging");
+    fillList(list, [...result.data].sort(bySeverity), (issue) => el("li", { class: `item sev-${issue.severity}` },
+      el("h4", {}, severityBadge(issue.severity), " ", issue.label, " — ", issue.area),
+      el("p", { class: "explanation" }, issue.explanation),
+      el("p", { class: "meta" }, `${EMERGING_KINDS[issue.kind] || issue.kind} · ${fmt(issue.count)} đơn`
+        + ` từ ${fmt(issue.senders)} người gửi · ${fmtDate(issue.window_start)}–${fmtDate(issue.window_end)}`
+        + (issue.terms && issue.terms.length ? ` · cụm từ: ${issue.terms.join(", ")}` : ""))),
+    "Chưa thấy vấn đề mới nổi.");
+  } catch (error) {
+    failInto(list, error);
+  }
+}
+
+// ------------------------------------------------------------------ trends chart
+function defaultFrom(period) {
+  if (!state.latestMonth || period === "month") return "";
+  return period === "week" ? shiftMonths(state.latestMonth, -6) : shiftMonths(state.latestMonth, -1);
+}
+
+async function loadChart() {
+  const box = $("chart");
+  busy(box, true);
+  const values = formValues($("trend-form"));
+  const params = { ...values, level: "all" };
+  if (!params.from) params.from = defaultFrom(values.period);
+  try {
+    const result = await api(`/trends${query(params)}`);
+    const rows = result.data;
+    if (values.period === "month" && !values.area && !values.from && !values.to && rows.length) {
+      state.latestMonth = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
+    }
+    drawChart(rows, values.period, params);
+  } catch (error) {
+    failInto(box, error);
+  }
+}
+
+function niceMax(value) {
+  if (value <= 5) return 5;
+  const power = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 2.5, 5, 10]) {
+    if (step * power >= value) return step * power;
+  }
+  return 10 * power;
+}
+
+function drawChart(rows, period, params) {
+  // Rows come per (period, topic, source type): sum over source types.
+  const periods = [...new Set(rows.map((r) => r.period_start))].sort();
+  const totals = new Map();
+  for (const row of rows) {
+    const key = `${row.topic}|${row.period_start}`;
+    totals.set(key, (totals.get(key) || 0) + row.count);
+  }
+  const order = (state.topics || []).map((t) => t.code);
+  const topics = [...new Set(rows.map((r) => r.topic))]
+    .sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99);
+  const series = topics.map((topic) => ({
+    topic,
+    colour: COLOURS[Math.max(0, order.indexOf(topic)) % COLOURS.length],
+    dash: DASHES[Math.max(0, order.indexOf(topic)) % DASHES.length],
+    values: periods.map((p) => totals.get(`${topic}|${p}`) || 0),
+  }));
+  state.chart = { periods, series, period };
+  const box = $("chart");
+  const legend = $("chart-legend");
+  if (!periods.length) {
+    box.replaceChildren(el("p", { class: "muted", text: "Không có đơn nào khớp bộ lọc." }));
+    legend.replaceChildren();
+    renderChartTable();
+    busy(box, false);
+    return;
+  }
+  const W = 800; const H = 320;
+  const pad = { left: 48, right: 16, top: 16, bottom: 40 };
+  const peak = Math.max(1, ...series.flatMap((s) => s.values));
+  const top = niceMax(peak);
+  const x = (i) => pad.left + (periods.length === 1 ? (W - pad.left - pad.right) / 2
+    : (i * (W - pad.left - pad.right)) / (periods.length - 1));
+  const y = (v) => H - pad.bottom - (v / top) * (H - pad.top - pad.bottom);
+  const filterText = [
+    params.topic ? topicName(params.topic) : "mọi lĩnh vực",
+    params.area ? `địa bàn ${params.area}` : "mọi địa bàn",
+    params.source_type ? sourceName(params.source_type) : "mọi nguồn",
+  ].join(", ");
+  const busiest = series.map((s) => ({ s, total: s.values.reduce((a, b) => a + b, 0) }))
+    .sort((a, b) => b.total - a.total)[0];
+  const description = `Số đơn theo ${PERIOD_NAMES[period]} từ ${fmtDate(periods[0])} đến `
+    + `${fmtDate(periods[periods.length - 1])} (${filterText}). Nhiều nhất: `
+    + `${topicName(busiest.s.topic)} với ${fmt(busiest.total)} đơn.`;
+  const grid = [];
+  for (let i = 0; i <= 4; i += 1) {
+    const v = (top * i) / 4;
+    grid.push(svg("line", { class: "grid", x1: pad.left, x2: W - pad.right, y1: y(v), y2: y(v) }));
+    grid.push(svg("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end" }, fmt(v)));
+  }
+  const every = Math.max(1, Math.ceil(periods.length / 10));
+  const ticks = periods.map((p, i) => (i % every === 0 || i === periods.length - 1
+    ? svg("text", { x: x(i), y: H - pad.bottom + 18, "text-anchor": "middle" }, periodLabel(p, period))
+    : null));
+  const lines = series.map((s) => svg("g", { "data-topic": s.topic },
+    svg("path", {
+      class: "series", stroke: s.colour, "stroke-dasharray": s.dash,
+      d: s.values.map((v, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
+    }),
+    s.values.map((v, i) => svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 3, fill: s.colour },
+      svg("title", {}, `${topicName(s.topic)}, ${periodLabel(periods[i], period)}: ${fmt(v)} đơn`)))));
+  const chart = svg("svg", {
+    viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "chart-title chart-desc",
+    preserveAspectRatio: "xMidYMid meet",
+  },
+  svg("title", { id: "chart-title" }, "Biểu đồ số đơn theo lĩnh vực"),
+  svg("desc", { id: "chart-desc" }, description),
+  svg("g", { class: "axis" }, grid, ticks),
+  svg("line", { x1: pad.left, x2: W - pad.right, y1: y(0), y2: y(0), stroke: "#9aa1ad" }),
+  lines);
+  box.replaceChildren(chart, el("p", { class: "muted small", text: description }));
+  legend.replaceChildren(...series.map((s) => el("li", {},
+    el("span", { class: "key", style: `background:${s.colour}` }), topicName(s.topic))));
+  renderChartTable();
+  busy(box, false);
+}
+
+function renderChartTable() {
+  const chart = state.chart;
+  const wrap = $("chart-table");
+  if (!chart || !chart.periods.length) {
+    wrap.replaceChildren(el("p", { class: "muted", text: "Không có số liệu." }));
+    return;
+  }
+  const head = el("tr", {}, el("th", { scope: "col" }, `Kỳ (${PERIOD_NAMES[chart.period]})`),
+    chart.series.map((s) => el("th", { scope: "col", class: "num" }, topicName(s.topic))));
+  const body = chart.periods.map((p, i) => el("tr", {},
+    el("th", { scope: "row" }, chart.period === "month" ? periodLabel(p, "month") : fmtDate(p)),
+    chart.series.map((s) => el("td", { class: "num" }, fmt(s.values[i])))));
+  wrap.replaceChildren(el("table", {},
+    el("caption", { class: "muted" }, "Số đơn theo kỳ và lĩnh vực (số liệu của biểu đồ)"),
+    el("thead", {}, head), el("tbody", {}, body)));
+}
+
+function toggleChartTable() {
+  const button = $("chart-table-toggle");
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  button.textContent = open ? "Ẩn bảng số liệu" : "Xem dạng bảng số liệu";
+  $("chart-table").hidden = !open;
+}
+
+// ------------------------------------------------------------------ heat map
+async function loadHeatmap() {
+  const wrap = $("heat-table");
+  const { level, period } = formValues($("heat-form"));
+  if (!state.latestMonth) {
+    wrap.replaceChildren(el("p", { class: "muted", text: "Chưa có số liệu." }));
+    busy(wrap, false);
+    return;
+  }
+  busy(wrap, true);
+  // Only the latest period and the one before it are needed.
+  const from = period === "month" ? shiftMonths(state.latestMonth, -1) : shiftDays(state.latestMonth, -14);
+  try {
+    const result = await api(`/trends${query({ period, level, from })}`);
+    drawHeatmap(result.data, period, level);
+  } catch (error) {
+    failInto(wrap, error);
+  }
+}
+
+function changeText(current, previous) {
+  const diff = current - previous;
+  if (!previous) return current ? "mới" : "—";
+  const pct = Math.round((diff / previous) * 100);
+  return `${diff > 0 ? "+" : diff < 0 ? "−" : "±"}${fmt(Math.abs(diff))} (${pct > 0 ? "+" : ""}${fmt(pct)}%)`;
+}
+
+function drawHeatmap(rows, period, level) {
+  const wrap = $("heat-table");
+  const latest = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
+  const current = rows.filter((r) => r.period_start === latest);
+  if (!current.length) {
+    wrap.replaceChildren(el("p", { class: "muted", text: "Chưa có số liệu." }));
+    busy(wrap, false);
+    return;
+  }
+  const cells = new Map();
+  const areaTotals = new Map();
+  for (const row of current) {
+    const key = `${row.area}|${row.topic}`;
+    const cell = cells.get(key) || { count: 0, previous: 0 };
+    cell.count += row.count;
+    cell.previous += row.previous_count || 0;
+    cells.set(key, cell);
+    areaTotals.set(row.area, (areaTotals.get(row.area) || 0) + row.count);
+  }
+  const order = (state.topics || []).map((t) => t.code);
+  const topics = order.filter((code) => current.some((r) => r.topic === code));
+  const areas = [...areaTotals.keys()].sort((a, b) => areaTotals.get(b) - areaTotals.get(a)
+    || a.localeCompare(b, "vi"));
+  // Area names feed the filters' suggestions.
+  const names = new Set();
+  for (const area of areas) for (const part of area.split(",")) names.add(part.trim());
+  $("area-options").replaceChildren(...[...names].filter((n) => n && n !== "chưa xác định")
+    .sort((a, b) => a.localeCompare(b, "vi")).map((n) => el("option", { value: n })));
+  const biggest = Math.max(1, ...[...cells.values()].map((c) => Math.abs(c.count - c.previous)));
+  const label = period === "month" ? `tháng ${periodLabel(latest, "month")}` : `tuần từ ${fmtDate(latest)}`;
+  $("heat-caption").textContent = `Kỳ: ${label}, so với ${PERIOD_NAMES[period]} trước; `
+    + `${fmt(areas.length)} ${level === "village" ? "thôn" : "xã"}.`;
+  const head = el("tr", {}, el("th", { scope: "col" }, "Địa bàn"),
+    topics.map((t) => el("th", { scope: "col", class: "num" }, topicName(t))),
+    el("th", { scope: "col", class: "num" }, "Tổng"));
+  const body = areas.map((area) => el("tr", {}, el("th", { scope: "row" }, area),
+    topics.map((topic) => {
+      const cell = cells.get(`${area}|${topic}`) || { count: 0, previous: 0 };
+      const diff = cell.count - cell.previous;
+      const strength = Math.min(1, Math.abs(diff) / biggest);
+      const colour = diff > 0 ? `rgba(200,30,30,${(0.1 + 0.55 * strength).toFixed(2)})`
+        : diff < 0 ? `rgba(30,100,200,${(0.08 + 0.4 * strength).toFixed(2)})` : "transparent";
+      return el("td", {
+        class: "cell", style: `background:${colour}`,
+        title: `${area} · ${topicName(topic)}: ${fmt(cell.count)} đơn, kỳ trước ${fmt(cell.previous)}`,
+      }, fmt(cell.count), el("span", { class: "change" }, changeText(cell.count, cell.previous)));
+    }),
+    el("td", { class: "num" }, fmt(areaTotals.get(area)))));
+  wrap.replaceChildren(el("table", { class: "heat" },
+    el("caption", { class: "muted" }, `Số đơn theo địa bàn và lĩnh vực, ${label}`),
+    el("thead", {}, head), el("tbody", {}, body)));
+  busy(wrap, false);
+}
+
+// ------------------------------------------------------------------ petitions
+function petitionParams() {
+  return { ...state.petitionFilters };
+}
+
+async function loadPetitions() {
+  if (!atLeast("analyst")) return;
+  const wrap = $("pet-table");
+  busy(wrap, true);
+  const filters = petitionParams();
+  $("pet-csv").href = `${API}/petitions${query({ ...filters, format: "csv" })}`;
+  try {
+    const result = await api(`/petitions${query({ ...filters, limit: PAGE_SIZE, offset: state.petitionOffset })}`);
+    const first = result.count ? result.offset + 1 : 0;
+    const last = result.offset + result.data.length;
+    $("pet-summary").textContent = `Hiển thị ${fmt(first)}–${fmt(last)} trên tổng ${fmt(result.count)} đơn.`;
+    $("pet-page").textContent = `Trang ${fmt(Math.floor(result.offset / PAGE_SIZE) + 1)}`
+      + ` / ${fmt(Math.max(1, Math.ceil(result.count / PAGE_SIZE)))}`;
+    $("pet-prev").disabled = result.offset === 0;
+    $("pet-next").disabled = last >= result.count;
+    const showSender = atLeast("officer");
+    const head = el("tr", {}, ["Số", "Ngày nhận", "Địa bàn", "Loại", "Lĩnh vực", "Dấu hiệu"]
+      .map((h) => el("th", { scope: "col" }, h)),
+    showSender ? el("th", { scope: "col" }, "Người gửi") : null,
+    el("th", { scope: "col" }, "Nội dung"));
+    const body = result.data.map((p) => el("tr", {},
+      el("td", { class: "num" }, p.id),
+      el("td", {}, fmtDate(p.received_at)),
+      el("td", {}, p.area),
+      el("td", {}, sourceName(p.source_type)),
+      el("td", {}, p.topics.map(topicName).join("; ")),
+      el("td", {}, p.signals.map((s) => state.signalNames[s] || s).join("; ")),
+      showSender ? el("td", {}, [p.sender_name, p.sender_contact].filter(Boolean).join(" · ")) : null,
+      el("td", { class: "text" }, p.text)));
+    wrap.replaceChildren(result.data.length
+      ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+      : el("p", { class: "muted", text: "Không có đơn nào khớp bộ lọc." }));
+  } catch (error) {
+    failInto(wrap, error);
+  }
+  busy(wrap, false);
+}
+
+// ------------------------------------------------------------------ monthly report
+function setDefaultReportMonth() {
+  const input = $("report-month");
+  if (input.value) return;
+  const now = new Date();
+  now.setUTCDate(1);
+  now.setUTCMonth(now.getUTCMonth() - 1);
+  input.value = isoDay(now).slice(0, 7);
+}
+
+async function downloadReport(event) {
+  event.preventDefault();
+  const { month, area } = formValues(event.target);
+  const status = $("report-status");
+  if (!/^\d{4}-\d{2}$/.test(month || "")) {
+    status.textContent = "Hãy chọn tháng (dạng NNNN-TT, ví dụ 2025-06).";
+    return;
+  }
+  const button = event.submitter || event.target.querySelector("button");
+  button.disabled = true;
+  status.textContent = "Đang lập báo cáo, vui lòng chờ…";
+  try {
+    const response = await fetch(`${API}/reports/monthly${query({ month, area })}`,
+      { credentials: "same-origin" });
+    if (!response.ok) {
+      let message = `Lỗi ${response.status}`;
+      try { message = (await response.json()).error || message; } catch (_ignored) { /* keep */ }
+      throw new Error(message);
+    }
+    const blob = await response.blob();
+    const url = URL.createObjectURL(blob);
+    const link = el("a", { href: url, download: `bao-cao-thang-${month}.docx` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    status.textContent = `Đã tải báo cáo tháng ${month.slice(5)}/${month.slice(0, 4)}.`;
+  } catch (error) {
+    status.textContent = `Không lập được báo cáo: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ alert rules (admin)
+function ruleBody(rule, changes = {}) {
+  return {
+    name: rule.name, topics: rule.topics, areas: rule.areas, min_severity: rule.min_severity,
+    channels: rule.channels, quiet_hours: rule.quiet_hours, enabled: rule.enabled, ...changes,
+  };
+}
+
+async function loadRules() {
+  if (!atLeast("admin")) return;
+  const wrap = $("rules-table");
+  busy(wrap, true);
+  try {
+    const rules = await api("/alert-rules");
+    const head = el("tr", {}, ["Tên", "Lĩnh vực", "Địa bàn", "Mức thấp nhất", "Kênh nhận", "Trạng thái", "Thao tác"]
+      .map((h) => el("th", { scope: "col" }, h)));
+    const body = rules.map((rule) => el("tr", { "data-rule-id": rule.id },
+      el("td", {}, rule.name),
+      el("td", {}, rule.topics.length ? rule.topics.map(topicName).join("; ") : "Mọi lĩnh vực"),
+      el("td", {}, rule.areas.length ? rule.areas.join("; ") : "Mọi địa bàn"),
+      el("td", {}, SEVERITY_NAMES[rule.min_severity] || rule.min_severity),
+      el("td", {}, rule.channels.length ? rule.channels.map((c) => c.type).join(", ") : "Chưa có"),
+      el("td", {}, rule.enabled ? "Đang dùng" : "Tạm tắt"),
+      el("td", {},
+        el("button", {
+          type: "button", class: "small secondary",
+          onclick: () => updateRule(rule, { enabled: !rule.enabled }),
+        }, rule.enabled ? "Tắt" : "Bật"), " ",
+        el("button", {
+          type: "button", class: "small secondary",
+          "aria-label": `Xóa quy tắc ${rule.name}`,
+          onclick: () => deleteRule(rule),
+        }, "Xóa"))));
+    wrap.replaceChildren(rules.length
+      ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+      : el("p", { class: "muted", text: "Chưa có quy tắc nào." }));
+  } catch (error) {
+    failInto(wrap, error);
+  }
+  busy(wrap, false);
+}
+
+async function updateRule(rule, changes) {
+  try {
+    await api(`/alert-rules/${rule.id}`, { method: "PUT", body: ruleBody(rule, changes) });
+    $("rule-status").textContent = `Đã cập nhật quy tắc “${rule.name}”.`;
+    loadRules();
+  } catch (error) {
+    $("rule-status").textContent = `Không cập nhật được: ${error.message}`;
+  }
+}
+
+async function deleteRule(rule) {
+  if (!window.confirm(`Xóa quy tắc “${rule.name}”?`)) return;
+  try {
+    await api(`/alert-rules/${rule.id}`, { method: "DELETE" });
+    $("rule-status").textContent = `Đã xóa quy tắc “${rule.name}”.`;
+    loadRules();
+  } catch (error) {
+    $("rule-status").textContent = `Không xóa được: ${error.message}`;
+  }
+}
+
+async function addRule(event) {
+  event.preventDefault();
+  const form = event.target;
+  const name = form.elements.name.value.trim();
+  if (!name) {
+    $("rule-status").textContent = "Hãy đặt tên cho quy tắc.";
+    form.elements.name.focus();
+    return;
+  }
+  const topics = [...form.querySelectorAll("input[name=topics]:checked")].map((i) => i.value);
+  const areas = form.elements.areas.value.split(";").map((a) => a.trim()).filter(Boolean);
+  try {
+    await api("/alert-rules", {
+      method: "POST",
+      body: { name, topics, areas, min_severity: form.elements.min_severity.value, enabled: true },
+    });
+    $("rule-status").textContent = `Đã thêm quy tắc “${name}”.`;
+    form.reset();
+    loadRules();
+  } catch (error) {
+    $("rule-status").textContent = `Không thêm được: ${error.message}`;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", boot);

@@ -1,0 +1,333 @@
+"""The dashboard in a real headless Chromium (Debian package) driven by Playwright.
+
+The app runs under uvicorn on a free port over a temporary SQLite database holding two
+generated months with an injected religion hot spot, ingested with the shipped classifier.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import socket
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.monitoring import run_alerts
+from api.routes.petitions import CSV_FIELDS
+from api.security import create_token, create_user
+from pipeline.config import Settings
+from pipeline.ingest import Ingestor
+from pipeline.store import PetitionStore, create_db_engine, migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / ".test-artifacts"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SPIKE_VILLAGE = "Phúc Lâm"
+
+
+def load_generator() -> ModuleType:
+    """Return the sample generator module, loaded from its path."""
+    path = ROOT / "data" / "samples" / "generate.py"
+    spec = importlib.util.spec_from_file_location("tamtu_sample_generator_web", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def dashboard_app(settings: Settings) -> FastAPI:
+    """Return the app with the dashboard and report routers (added here until app.py has them)."""
+    from api.routes import reports, web
+
+    app = create_app(settings)
+    paths = {getattr(route, "path", None) for route in app.routes}
+    if "/" not in paths:
+        app.include_router(web.router)
+    if "/api/v1/reports/monthly" not in paths:
+        app.include_router(reports.router, prefix="/api/v1")
+    return app
+
+
+@dataclass(frozen=True)
+class Site:
+    """A running dashboard: base URL and the tokens of its users."""
+
+    base_url: str
+    admin_token: str
+    viewer_token: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _fill(settings: Settings) -> None:
+    from pipeline.classify import load_classifier
+    from pipeline.places import load_gazetteer
+    from pipeline.run import IngestRun
+
+    gen = load_generator()
+    spike = gen.Spike(SPIKE_VILLAGE, "religion", date(2025, 6, 25), 5, 9)
+    records = gen.generate_records(date(2025, 5, 1), date(2025, 6, 30), per_month=300,
+                                   spikes=[spike], seed=11)
+    ingestor = Ingestor()
+    items = [ingestor.make_record(Path("web-sample.jsonl"), i, r, r)
+             for i, r in enumerate(records)]
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+    store = PetitionStore(engine)
+    IngestRun(store, classifier=load_classifier(settings.model_path),
+              runs_dir=settings.runs_dir,
+              gazetteer=load_gazetteer(settings.gazetteer_dir)).ingest_items(items)
+    run_alerts(settings, store, send=False)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The app under uvicorn in a background thread over a generated sample."""
+    import uvicorn
+
+    folder = tmp_path_factory.mktemp("web")
+    settings = Settings(database_url=f"sqlite:///{folder / 'web.db'}", runs_dir=folder / "runs",
+                        rate_limit_per_minute=10_000)
+    _fill(settings)
+    app = dashboard_app(settings)
+    engine = app.state.engine
+    migrate(engine)
+    create_user(engine, "quantri", "admin")
+    create_user(engine, "nguoixem", "viewer")
+    tokens = create_token(engine, "quantri"), create_token(engine, "nguoixem")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("máy chủ thử không khởi động được")
+        time.sleep(0.05)
+    yield Site(f"http://127.0.0.1:{port}", *tokens)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium from the Debian package; missing Chromium is a failure, not a skip."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium không có tại {CHROMIUM}: cài gói Debian `chromium` "
+                    "(apt-get install -y chromium; .ci/run làm việc này)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("thiếu gói Python `playwright` (pip install playwright; không cần "
+                    "`playwright install`, trình duyệt là Chromium của Debian)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    """A fresh browser page that records every URL it requests."""
+    context = browser.new_context(accept_downloads=True, locale="vi-VN",
+                                  viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.requested = []
+    tab.on("request", lambda request: tab.requested.append(request.url))
+    tab.set_default_timeout(30_000)
+    yield tab
+    # No request may leave this machine: every URL starts with the test server's address.
+    outside = [u for u in tab.requested
+               if not u.startswith(site.base_url + "/") and not u.startswith("blob:" + site.base_url)]
+    context.close()
+    assert tab.requested, "trang không gửi yêu cầu nào"
+    assert outside == []
+
+
+def sign_in(page: Any, site: Site, token: str) -> None:
+    """Open the dashboard and sign in with an access token through the login form."""
+    page.goto(site.base_url + "/")
+    page.get_by_label("Mã truy cập").fill(token)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.locator("#dashboard").wait_for(state="visible")
+
+
+def test_login_shows_injected_hotspot_with_explanation(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin_token)
+    assert page.locator("#who-name").inner_text() == "quantri"
+    assert page.locator("#who-role").inner_text() == "quản trị"
+    spot = page.locator("#hotspot-list li.hotspot", has_text=SPIKE_VILLAGE).first
+    spot.wait_for()
+    assert "Tôn giáo, tín ngưỡng" in spot.locator("h4").inner_text()
+    explanation = spot.locator(".explanation").inner_text()
+    assert SPIKE_VILLAGE in explanation and len(explanation) > 30
+    # The same episode is an open alert that an officer can take in hand.
+    alert = page.locator("#alert-list li.alert", has_text=SPIKE_VILLAGE).first
+    alert.wait_for()
+    page.locator("#heat-table table").wait_for()
+    page.locator("#chart svg").wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+
+def test_wrong_token_is_refused_and_logout_returns_to_login(page: Any, site: Site) -> None:
+    page.goto(site.base_url + "/")
+    page.get_by_label("Mã truy cập").fill("tt_khong-dung")
+    page.get_by_role("button", name="Đăng nhập").click()
+    assert "không đúng" in page.locator("#login-error").inner_text()
+    sign_in(page, site, site.admin_token)
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.locator("#login").wait_for(state="visible")
+    page.reload()
+    page.locator("#login").wait_for(state="visible")
+    assert page.locator("#dashboard").is_hidden()
+
+
+@pytest.mark.parametrize(("control", "value"), [
+    ("#trend-topic", "religion"),
+    ("#trend-period", "week"),
+    ("#trend-source", "complaint"),
+])
+def test_changing_a_filter_redraws_the_chart(page: Any, site: Site, control: str,
+                                              value: str) -> None:
+    sign_in(page, site, site.admin_token)
+    page.locator("#chart svg").wait_for()
+    before = page.locator("#chart svg").inner_html()
+    with page.expect_response(lambda r: "/api/v1/trends" in r.url):
+        page.select_option(control, value)
+    page.wait_for_function(
+        "before => { const s = document.querySelector('#chart svg');"
+        " return s && s.innerHTML !== before; }", arg=before)
+    after = page.locator("#chart svg").inner_html()
+    assert after != before
+    page.get_by_role("button", name="Xem dạng bảng số liệu").click()
+    assert page.locator("#chart-table table tbody tr").count() >= 1
+
+
+def test_hotspot_link_filters_petitions_and_csv_export_downloads(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin_token)
+    spot = page.locator("#hotspot-list li.hotspot", has_text=SPIKE_VILLAGE).first
+    with page.expect_response(lambda r: "/api/v1/petitions?" in r.url and "religion" in r.url):
+        spot.get_by_role("link", name="Xem các đơn liên quan").click()
+    assert page.locator("#pet-topic").input_value() == "religion"
+    rows = page.locator("#pet-table tbody tr")
+    rows.first.wait_for()
+    assert rows.count() >= 5
+    assert all(SPIKE_VILLAGE in t for t in rows.locator("td:nth-child(3)").all_inner_texts())
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Tải CSV những đơn đang lọc").click()
+    content = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    table = list(csv.reader(io.StringIO(content)))
+    assert tuple(table[0]) == CSV_FIELDS
+    assert len(table) - 1 >= rows.count()
+    assert all("religion" in row[CSV_FIELDS.index("topics")] for row in table[1:])
+
+
+def test_search_and_pagination(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin_token)
+    page.locator("#pet-table tbody tr").first.wait_for()
+    assert page.locator("#pet-table tbody tr").count() == 20
+    first_page = page.locator("#pet-table tbody td:first-child").all_inner_texts()
+    with page.expect_response(lambda r: "offset=20" in r.url):
+        page.get_by_role("button", name="Trang sau ›").click()
+    assert page.locator("#pet-table tbody td:first-child").all_inner_texts() != first_page
+    page.get_by_label("Tìm trong nội dung").fill("đạo")
+    with page.expect_response(lambda r: "q=" in r.url):
+        page.get_by_role("button", name="Lọc", exact=True).click()
+    texts = page.locator("#pet-table td.text").all_inner_texts()
+    assert texts and all("đạo" in t.lower() for t in texts)
+
+
+def test_viewer_sees_counts_but_no_petition_list(page: Any, site: Site) -> None:
+    sign_in(page, site, site.viewer_token)
+    assert page.locator("#who-role").inner_text() == "xem số liệu"
+    page.locator("#hotspot-list li.hotspot", has_text=SPIKE_VILLAGE).first.wait_for()
+    page.locator("#heat-table table").wait_for()
+    assert page.locator("#petitions").is_hidden()
+    assert page.locator("#rules").is_hidden()
+    assert page.get_by_role("link", name="Danh sách đơn").count() == 0
+    assert page.get_by_role("link", name="Xem các đơn liên quan").count() == 0
+    assert page.get_by_role("button", name="Đã nắm").count() == 0
+    assert not any("/api/v1/petitions" in url for url in page.requested)
+
+
+def test_acknowledge_alert(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin_token)
+    alerts = page.locator("#alert-list li.alert")
+    alerts.first.wait_for()
+    before = alerts.count()
+    with page.expect_response(lambda r: r.url.endswith("/ack") and r.status == 200):
+        alerts.first.get_by_role("button", name="Đã nắm").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#alert-list li.alert').length === n - 1", arg=before)
+    assert "đã nắm" in page.locator("#status").inner_text()
+
+
+def test_monthly_report_downloads_docx(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin_token)
+    page.get_by_label("Tháng", exact=True).fill("2025-06")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Tải báo cáo (DOCX)").click()
+    assert info.value.suggested_filename == "bao-cao-thang-2025-06.docx"
+    with zipfile.ZipFile(info.value.path()) as docx:
+        body = docx.read("word/document.xml").decode("utf-8")
+    assert "06/2025" in body
+
+
+def test_admin_manages_alert_rules(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin_token)
+    page.get_by_label("Tên quy tắc").fill("Tôn giáo ở Phúc Lâm")
+    page.locator("#rule-topics").get_by_label("Tôn giáo, tín ngưỡng").check()
+    page.get_by_label("Địa bàn, cách nhau").fill("Phúc Lâm")
+    page.get_by_label("Mức độ thấp nhất").select_option("medium")
+    page.get_by_role("button", name="Thêm quy tắc").click()
+    row = page.locator("#rules-table tr", has_text="Tôn giáo ở Phúc Lâm")
+    row.wait_for()
+    assert "Trung bình" in row.inner_text() and "Đang dùng" in row.inner_text()
+    row.get_by_role("button", name="Tắt").click()
+    page.locator("#rules-table tr", has_text="Tôn giáo ở Phúc Lâm").filter(
+        has_text="Tạm tắt").wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Xóa quy tắc Tôn giáo ở Phúc Lâm").click()
+    page.locator("#rules-table tr", has_text="Tôn giáo ở Phúc Lâm").wait_for(state="detached")
+    assert "Đã xóa" in page.locator("#rule-status").inner_text()
+
+
+def test_phone_layout_keeps_content_within_the_screen(browser: Any, site: Site) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True)
+    tab = context.new_page()
+    try:
+        sign_in(tab, site, site.viewer_token)
+        tab.locator("#chart svg").wait_for()
+        overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        # Keyboard: the first Tab reaches the skip link, which is then visible.
+        tab.keyboard.press("Tab")
+        focused = tab.evaluate("document.activeElement.textContent")
+    finally:
+        context.close()
+    assert overflow <= 0
+    assert focused == "Bỏ qua, đến nội dung chính"
