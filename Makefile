@@ -19,8 +19,13 @@ install: $(STAMP)
 samples: $(STAMP)
 	$(PY) data/samples/generate.py --out $(SAMPLES)
 
+# Ingest the samples, make a demo admin with a fresh access token, then serve API and dashboard.
 demo: samples
 	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu ingest $(SAMPLES)/*.csv $(SAMPLES)/*.xlsx $(SAMPLES)/*.docx
+	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu users add demo --role admin --exist-ok
+	@echo "Mã truy cập để đăng nhập trang theo dõi (tài khoản demo, quản trị):"
+	@TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu tokens create --user demo 2>/dev/null
+	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu serve
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

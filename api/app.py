@@ -10,7 +10,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import alerts, auth, classify, health, monitoring, petitions
+from api.routes import alerts, auth, classify, health, monitoring, petitions, reports, web
 from api.security import HardeningMiddleware, RateLimiter, audit_middleware
 from pipeline.config import Settings, get_settings
 from pipeline.store import create_db_engine, migrate
@@ -43,8 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = create_db_engine(settings.database_url)
     app.state.classifier = None
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    for module in (health, auth, petitions, classify, monitoring, alerts):
+    for module in (health, auth, petitions, classify, monitoring, alerts, reports):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(web.router)
     _install_error_handlers(app)
     # CORS stays off: the dashboard is served by this same app.
     app.middleware("http")(audit_middleware)

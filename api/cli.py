@@ -672,13 +672,18 @@ def users_add(
     role: Annotated[str, typer.Option("--role", help="viewer, analyst, officer hoặc admin")],
     areas: Annotated[list[str] | None, typer.Option(
         "--areas", help="Địa bàn được xem (lặp lại hoặc ngăn bằng ';'); bỏ trống: mọi nơi")] = None,
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Không báo lỗi nếu đã có")] = False,
 ) -> None:
     """Thêm người dùng với một vai trò và (tùy chọn) phạm vi địa bàn."""
     from api.security import ROLE_NAMES, SecurityError, create_user
+    from pipeline.store import SecurityStore
 
     settings = get_settings()
     try:
         store = open_store(settings)
+        if exist_ok and SecurityStore(store.engine).get_user(name) is not None:
+            console.print(f"Đã có người dùng '{name}'.", highlight=False)
+            return
         create_user(store.engine, name, role, _split_areas(areas))
     except (StoreError, SecurityError) as error:
         fail(str(error), 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,10 +42,44 @@ def default_as_of(store: PetitionStore) -> date:
     return min(today, newest) if newest else today
 
 
+_FRAMES: dict[str, tuple[tuple[int, int], pd.DataFrame]] = {}
+_FRAMES_LOCK = threading.Lock()
+
+
+def _version(store: PetitionStore) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        count, newest = conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(petitions.c.id), 0))
+        ).one()
+    return int(count), int(newest)
+
+
 def load_frame(store: PetitionStore, *, start: date | None = None, end: date | None = None
                ) -> pd.DataFrame:
-    """Return stored citizen petitions between two dates as the analysis frame."""
-    return petitions_frame(store.petition_frame_rows(start=start, end=end))
+    """Return stored citizen petitions between two dates as the analysis frame.
+
+    The whole frame is built once per state of the petitions table (count and newest id) and
+    reused: the dashboard asks for trends, hot spots and emerging issues on every page load.
+    """
+    key = str(store.engine.url)
+    version = _version(store)
+    with _FRAMES_LOCK:
+        cached = _FRAMES.get(key)
+    if cached is None or cached[0] != version:
+        frame = petitions_frame(store.petition_frame_rows())
+        with _FRAMES_LOCK:
+            _FRAMES[key] = (version, frame)
+    else:
+        frame = cached[1]
+    if start is None and end is None:
+        return frame
+    days = pd.to_datetime(frame["received_at"])
+    keep = days.notna()
+    if start is not None:
+        keep &= days >= pd.Timestamp(start)
+    if end is not None:
+        keep &= days <= pd.Timestamp(end)
+    return frame[keep]
 
 
 def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
