@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from api.routes import alerts, auth, classify, health, monitoring, petitions, reports, web
@@ -26,6 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(app.state.engine)
+        # Detection over a large history takes seconds: start it before the first visit.
+        threading.Thread(target=_warm_up, args=(app.state.engine,), daemon=True).start()
         yield
         app.state.engine.dispose()
 
@@ -49,8 +54,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     # CORS stays off: the dashboard is served by this same app.
     app.middleware("http")(audit_middleware)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def _warm_up(engine: Any) -> None:
+    from api.monitoring import warm_up
+    from pipeline.store import PetitionStore
+
+    try:
+        warm_up(PetitionStore(engine))
+    except Exception as error:  # noqa: BLE001 - a cache warm-up must never stop the server
+        logger.warning("warm-up skipped: %s", type(error).__name__)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -82,20 +82,48 @@ def load_frame(store: PetitionStore, *, start: date | None = None, end: date | N
     return frame[keep]
 
 
+_RESULTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _cached(store: PetitionStore, name: str, as_of: date, window_days: int,
+            compute: Any) -> Any:
+    # Detection is a pure function of the stored data and the date: results are reused until
+    # the petitions table changes (the dashboard asks on every page load).
+    key = (str(store.engine.url), _version(store), name, as_of, window_days)
+    with _FRAMES_LOCK:
+        if key in _RESULTS:
+            return _RESULTS[key]
+    result = compute()
+    with _FRAMES_LOCK:
+        if len(_RESULTS) > 256:
+            _RESULTS.clear()
+        _RESULTS[key] = result
+    return result
+
+
 def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[Hotspot]:
-    """Return the hot spots on a date, reading only the history the detector needs."""
+    """Return the hot spots on a date (cached per state of the data)."""
     # The first-ever rule needs the whole history of a village, so load from the start.
-    frame = load_frame(store, end=as_of)
-    return detect_hotspots(frame, as_of, window_days=window_days, history_days=HISTORY_DAYS)
+    return _cached(store, "hotspots", as_of, window_days, lambda: detect_hotspots(
+        load_frame(store, end=as_of), as_of, window_days=window_days,
+        history_days=HISTORY_DAYS))
 
 
 def emerging_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[EmergingIssue]:
-    """Return the emerging issues on a date."""
+    """Return the emerging issues on a date (cached per state of the data)."""
     start = as_of - timedelta(days=HISTORY_DAYS + window_days)
-    return detect_emerging(load_frame(store, start=start, end=as_of), as_of,
-                           window_days=window_days, history_days=HISTORY_DAYS)
+    return _cached(store, "emerging", as_of, window_days, lambda: detect_emerging(
+        load_frame(store, start=start, end=as_of), as_of, window_days=window_days,
+        history_days=HISTORY_DAYS))
+
+
+def warm_up(store: PetitionStore) -> None:
+    """Compute today's hot spots and emerging issues ahead of the first dashboard visit."""
+    day = default_as_of(store)
+    hotspots_on(store, day)
+    emerging_on(store, day)
 
 
 def as_json(item: Hotspot | EmergingIssue) -> dict[str, Any]:

@@ -131,8 +131,18 @@ def update_rule(rule_id: RecordId, body: AlertRuleIn, engine: EngineDep, _princi
     same_name = store.get_rule_by_name(rule.name)
     if same_name is not None and same_name["id"] != rule_id:
         raise HTTPException(409, f"Đã có quy tắc khác tên '{rule.name}'")
-    if not store.update_rule(rule_id, rule.as_row()):
+    existing = store.get_rule(rule_id)
+    if existing is None:
         raise HTTPException(404, f"Không có quy tắc số {rule_id}")
+    row = rule.as_row()
+    # Secrets are shown masked; a masked secret sent back means "keep the stored one".
+    stored = {(c.get("type"), c.get("url")): c.get("secret") for c in existing["channels"] or []}
+    for channel in row["channels"]:
+        if channel.get("secret") == "***":
+            channel["secret"] = stored.get((channel.get("type"), channel.get("url")))
+            if not channel["secret"]:
+                raise HTTPException(422, "Cần nhập lại khóa bí mật của webhook")
+    store.update_rule(rule_id, row)
     return _public_rule(store.get_rule(rule_id) or {})
 
 

@@ -62,6 +62,7 @@ function svg(tag, attrs = {}, ...children) {
 
 const numberFormat = new Intl.NumberFormat("vi-VN");
 const fmt = (n) => numberFormat.format(n);
+const decimalFormat = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 2 });
 
 function fmtDate(iso) {
   if (!iso) return "";
@@ -188,6 +189,7 @@ async function signIn(event) {
     state.me = await api("/auth/session", { method: "POST", body: { token } });
     $("login-token").value = "";
     startDashboard();
+    $("main").focus();
   } catch (error) {
     $("login-error").textContent = error.status === 401
       ? "Mã truy cập không đúng, đã bị thu hồi hoặc tài khoản bị khóa."
@@ -342,7 +344,7 @@ function hotspotItem(spot) {
     el("p", { class: "explanation" }, spot.explanation),
     el("p", { class: "meta" },
       `${HOTSPOT_KINDS[spot.kind] || spot.kind} · ${fmt(spot.count)} đơn từ ${fmtDate(spot.window_start)} `
-      + `đến ${fmtDate(spot.window_end)} · kỳ vọng ${fmt(Math.round(spot.expected * 10) / 10)}`
+      + `đến ${fmtDate(spot.window_end)} · mức bình thường ${decimalFormat.format(spot.expected)}`
       + (signals ? ` · ${signals}` : "")),
     el("div", { class: "links" }, petitionLink(spot.area, spot.topic, spot.window_start, spot.window_end)));
 }

@@ -111,6 +111,16 @@ def test_alert_rules_alerts_and_ack(client: TestClient, settings: Settings) -> N
     assert acked.json()["acked_by"] == "admin-0"
     assert client.post("/api/v1/alerts/999999/ack", json={}).status_code == 404
     rule_id = created.json()["id"]
+    toggled = client.put(f"/api/v1/alert-rules/{rule_id}",
+                         json={**created.json(), "enabled": False} | {"id": None})
+    assert toggled.status_code == 422  # unknown field "id" is refused
+    body = {k: v for k, v in created.json().items() if k != "id"}
+    toggled = client.put(f"/api/v1/alert-rules/{rule_id}", json={**body, "enabled": False})
+    assert toggled.status_code == 200 and toggled.json()["enabled"] is False
+    from pipeline.store import AlertStore
+
+    stored = AlertStore(create_db_engine(settings.database_url)).get_rule(rule_id)
+    assert stored is not None and stored["channels"][0]["secret"] == "s3"
     assert client.delete(f"/api/v1/alert-rules/{rule_id}").status_code == 204
     assert client.delete(f"/api/v1/alert-rules/{rule_id}").status_code == 404
 

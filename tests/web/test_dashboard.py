@@ -160,8 +160,8 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     tab.set_default_timeout(30_000)
     yield tab
     # No request may leave this machine: every URL starts with the test server's address.
-    outside = [u for u in tab.requested
-               if not u.startswith(site.base_url + "/") and not u.startswith("blob:" + site.base_url)]
+    local = (site.base_url + "/", "blob:" + site.base_url + "/")
+    outside = [u for u in tab.requested if not u.startswith(local)]
     context.close()
     assert tab.requested, "trang không gửi yêu cầu nào"
     assert outside == []
@@ -197,7 +197,9 @@ def test_login_shows_injected_hotspot_with_explanation(page: Any, site: Site) ->
 def test_wrong_token_is_refused_and_logout_returns_to_login(page: Any, site: Site) -> None:
     page.goto(site.base_url + "/")
     page.get_by_label("Mã truy cập").fill("tt_khong-dung")
-    page.get_by_role("button", name="Đăng nhập").click()
+    with page.expect_response(lambda r: r.url.endswith("/auth/session") and r.status == 401):
+        page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_function("document.querySelector('#login-error').textContent !== ''")
     assert "không đúng" in page.locator("#login-error").inner_text()
     sign_in(page, site, site.admin_token)
     page.get_by_role("button", name="Đăng xuất").click()
@@ -236,6 +238,10 @@ def test_hotspot_link_filters_petitions_and_csv_export_downloads(page: Any, site
     assert page.locator("#pet-topic").input_value() == "religion"
     rows = page.locator("#pet-table tbody tr")
     rows.first.wait_for()
+    page.wait_for_function(
+        "v => { const cells = [...document.querySelectorAll('#pet-table tbody td:nth-child(3)')];"
+        " return cells.length > 0 && cells.every(c => c.textContent.includes(v)); }",
+        arg=SPIKE_VILLAGE, timeout=10000)
     assert rows.count() >= 5
     assert all(SPIKE_VILLAGE in t for t in rows.locator("td:nth-child(3)").all_inner_texts())
     with page.expect_download() as info:
@@ -254,10 +260,19 @@ def test_search_and_pagination(page: Any, site: Site) -> None:
     first_page = page.locator("#pet-table tbody td:first-child").all_inner_texts()
     with page.expect_response(lambda r: "offset=20" in r.url):
         page.get_by_role("button", name="Trang sau ›").click()
+    # The response can arrive before the table is redrawn: wait for the new first row.
+    first_cell = page.locator("#pet-table tbody td:first-child").first
+    deadline = time.monotonic() + 10
+    while first_cell.inner_text() == first_page[0] and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
     assert page.locator("#pet-table tbody td:first-child").all_inner_texts() != first_page
     page.get_by_label("Tìm trong nội dung").fill("đạo")
     with page.expect_response(lambda r: "q=" in r.url):
         page.get_by_role("button", name="Lọc", exact=True).click()
+    page.wait_for_function(
+        "() => { const cells = [...document.querySelectorAll('#pet-table td.text')];"
+        " return cells.length > 0 && cells.every(c => c.textContent.toLowerCase()"
+        ".includes('đạo')); }", timeout=10000)
     texts = page.locator("#pet-table td.text").all_inner_texts()
     assert texts and all("đạo" in t.lower() for t in texts)
 
@@ -323,6 +338,8 @@ def test_phone_layout_keeps_content_within_the_screen(browser: Any, site: Site) 
     try:
         sign_in(tab, site, site.viewer_token)
         tab.locator("#chart svg").wait_for()
+        tab.reload()  # the session cookie keeps the user signed in
+        tab.locator("#heat-table table").wait_for()
         overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         # Keyboard: the first Tab reaches the skip link, which is then visible.
         tab.keyboard.press("Tab")

@@ -1,0 +1,82 @@
+"""The dashboard page, its assets and the monthly report endpoint, without a browser."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.security import create_token, create_user
+from pipeline.config import Settings
+from tests.web.test_dashboard import dashboard_app
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}",
+                        runs_dir=tmp_path / "runs")
+    with TestClient(dashboard_app(settings)) as test_client:
+        engine = test_client.app.state.engine  # type: ignore[attr-defined]
+        create_user(engine, "xem", "viewer")
+        create_user(engine, "xa", "viewer", areas=["Vĩnh Giang", "Gio Mỹ"])
+        test_client.headers["Authorization"] = f"Bearer {create_token(engine, 'xem')}"
+        test_client.scoped = {"Authorization": f"Bearer {create_token(engine, 'xa')}"}
+        yield test_client
+
+
+def test_index_links_versioned_local_assets(client: TestClient) -> None:
+    page = client.get("/", headers={"Authorization": ""})
+    assert page.status_code == 200
+    assert '<html lang="vi">' in page.text
+    assert "{{version}}" not in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    script = page.text.split('<script src="')[1].split('"')[0]
+    asset = client.get(script)
+    assert asset.status_code == 200
+    assert asset.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in asset.headers["cache-control"]
+    assert "fetch(" in asset.text and "https://" not in asset.text
+
+
+@pytest.mark.parametrize("name", ["index.html", "..%2Fapp.py", "khong-co.js", "%2Fetc%2Fpasswd"])
+def test_only_known_assets_are_served(client: TestClient, name: str) -> None:
+    assert client.get(f"/static/{name}").status_code == 404
+
+
+@pytest.mark.parametrize(("month", "status"),
+                         [("2025-06", 200), ("2025-13", 422), ("06-2025", 422)])
+def test_monthly_report(client: TestClient, month: str, status: int) -> None:
+    response = client.get("/api/v1/reports/monthly", params={"month": month})
+    assert response.status_code == status
+    if status == 200:
+        assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert "bao-cao-thang-2025-06.docx" in response.headers["content-disposition"]
+        with zipfile.ZipFile(io.BytesIO(response.content)) as docx:
+            assert "06/2025" in docx.read("word/document.xml").decode("utf-8")
+    else:
+        assert response.json()["error"]
+
+
+def test_monthly_report_needs_sign_in(client: TestClient) -> None:
+    response = client.get("/api/v1/reports/monthly", params={"month": "2025-06"},
+                          headers={"Authorization": ""})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("area", "status", "message"), [
+    (None, 403, "Hãy chọn một địa bàn"),
+    ("Cam Lộ", 403, "Không được xem địa bàn"),
+    ("Gio Mỹ", 200, None),
+])
+def test_monthly_report_respects_area_scope(client: TestClient, area: str | None, status: int,
+                                            message: str | None) -> None:
+    params = {"month": "2025-06", **({"area": area} if area else {})}
+    response = client.get("/api/v1/reports/monthly", params=params,
+                          headers=client.scoped)  # type: ignore[attr-defined]
+    assert response.status_code == status
+    if message:
+        assert message in response.json()["error"]
