@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from pipeline.redact import redact
 from pipeline.store import AlertStore
 
 if TYPE_CHECKING:
@@ -462,7 +463,8 @@ def _snapshot(spot: HotspotLike) -> dict[str, Any]:
         "score": float(spot.score),
         "window_start": spot.window_start,
         "window_end": spot.window_end,
-        "explanation": spot.explanation,
+        # Explanations hold no petition text, but redact anyway: alerts leave the system.
+        "explanation": redact(spot.explanation),
         "petition_ids": [int(i) for i in spot.petition_ids],
     }
 
