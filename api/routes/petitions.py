@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import ClassifierDep, EngineDep, GazetteerDep, RecordId, SettingsDep, StoreDep
@@ -28,6 +29,7 @@ from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
 
 router = APIRouter(prefix="/petitions", tags=["petitions"])
+logger = logging.getLogger("tamtu.api")
 
 MAX_BATCH = 5000
 MAX_PAGE = 200
@@ -47,6 +49,7 @@ def create_petitions(
     classifier: ClassifierDep,
     gazetteer: GazetteerDep,
     _principal: Officer,
+    background: BackgroundTasks,
 ) -> IngestResultPublic:
     """Store petitions with the same validation, de-duplication and quarantine as file ingest."""
     items = body if isinstance(body, list) else [body]
@@ -63,6 +66,9 @@ def create_petitions(
     runner = IngestRun(store, classifier=classifier, runs_dir=settings.runs_dir,
                        gazetteer=gazetteer)
     report = runner.ingest_items(records, label=[source])
+    if report.stored:
+        # Alerts are evaluated after every ingest, after the response has been sent.
+        background.add_task(_alerts_after_ingest, settings, store)
     quarantined = [
         QuarantinePublic(index=r.source_row, reason=r.reason)
         for r in records if isinstance(r, QuarantineRow)
@@ -71,6 +77,15 @@ def create_petitions(
         read=report.read, stored=report.stored, duplicates=report.duplicates,
         quarantined=report.quarantined, by_topic=report.by_topic, quarantine=quarantined,
     )
+
+
+def _alerts_after_ingest(settings: Any, store: Any) -> None:
+    from api.monitoring import run_alerts
+
+    try:
+        run_alerts(settings, store)
+    except Exception as error:  # noqa: BLE001 - stored petitions stay; the next run retries
+        logger.warning("alert evaluation after ingest failed: %s", type(error).__name__)
 
 
 def _filters(
