@@ -57,6 +57,16 @@ def open_store(settings: Settings) -> PetitionStore:
     return PetitionStore(engine)
 
 
+def settings_and_store() -> tuple[Settings, PetitionStore]:
+    """Return the settings and a migrated store, or exit with one clear line."""
+    settings = get_settings()
+    try:
+        return settings, open_store(settings)
+    except StoreError as error:
+        fail(str(error))
+    raise AssertionError("unreachable")
+
+
 def load_default_classifier(settings: Settings, model: Path | None = None):  # type: ignore[no-untyped-def]
     """Return the topic classifier, or None when no model artefact exists yet."""
     try:
@@ -433,11 +443,7 @@ def trends(
     from api.monitoring import load_frame
     from pipeline.trends import TrendsError, topic_trends
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     frame = load_frame(store, start=_parse_day(start), end=_parse_day(end))
     try:
         table = topic_trends(frame, period=period, level=level, topic=topic,  # type: ignore[arg-type]
@@ -489,11 +495,7 @@ def hotspots(
     from api.monitoring import as_json as item_json
     from api.monitoring import default_as_of, emerging_on, hotspots_on
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     day = _parse_day(as_of) or default_as_of(store)
     spots = hotspots_on(store, day)
     issues = emerging_on(store, day) if emerging else []
@@ -529,11 +531,7 @@ def report(
     """Lập báo cáo tháng (DOCX): số đơn, điểm nóng, cảnh báo, phụ lục theo thôn."""
     from api.report import ReportError, build_monthly_report, convert_to_pdf
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     with console.status("Đang lập báo cáo (xét điểm nóng từng tuần trong tháng)…"):
         try:
             path = build_monthly_report(store, month, area=area, out=out, unit_name=unit)
@@ -583,11 +581,7 @@ def alerts_run(
 
     from api.monitoring import run_alerts
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     while True:
         result = run_alerts(settings, store, as_of=_parse_day(as_of))
         print_alert_run(result)
@@ -619,11 +613,7 @@ def alerts_list(
     """Liệt kê cảnh báo, mới nhất trước."""
     from pipeline.store import AlertStore
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     rows = AlertStore(store.engine).list_alerts(status=status, limit=200)
     view = Table(title=f"Cảnh báo ({len(rows)})")
     for column in ("Số", "Trạng thái", "Mức", "Giải thích"):
@@ -697,11 +687,7 @@ def users_list() -> None:
     """Liệt kê người dùng."""
     from pipeline.store import SecurityStore
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     view = Table(title="Người dùng")
     for column in ("Tên", "Vai trò", "Địa bàn", "Trạng thái"):
         view.add_column(column)
@@ -719,11 +705,7 @@ def users_disable(
     """Khóa (hoặc mở khóa) người dùng: mọi mã truy cập của họ ngừng có hiệu lực."""
     from pipeline.store import SecurityStore
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     if not SecurityStore(store.engine).set_user_disabled(name, not enable):
         fail(f"không có người dùng '{name}'", 2)
     console.print(f"Đã {'mở khóa' if enable else 'khóa'} '{name}'", highlight=False)
@@ -756,11 +738,7 @@ def tokens_list(
     """Liệt kê mã truy cập (chỉ phần đầu của mã)."""
     from pipeline.store import SecurityStore
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     security = SecurityStore(store.engine)
     user_row = security.get_user(user) if user else None
     if user and user_row is None:
@@ -781,11 +759,7 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Số của mã (
     """Thu hồi một mã truy cập (các phiên đăng nhập bằng mã đó cũng kết thúc)."""
     from pipeline.store import SecurityStore
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     if not SecurityStore(store.engine).revoke_token(token_id):
         fail(f"không có mã số {token_id} còn hiệu lực", 2)
     console.print(f"Đã thu hồi mã số {token_id}", highlight=False)
@@ -800,11 +774,7 @@ def audit(
     """Nhật ký truy cập: ai, lúc nào, chức năng nào, những đơn nào, từ đâu."""
     from pipeline.store import SecurityStore
 
-    settings = get_settings()
-    try:
-        store = open_store(settings)
-    except StoreError as error:
-        fail(str(error))
+    settings, store = settings_and_store()
     rows = SecurityStore(store.engine).audit_entries(user_name=user, limit=limit)
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False, default=str))
