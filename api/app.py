@@ -30,8 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(app.state.engine)
         # Detection over a large history takes seconds: start it before the first visit.
-        threading.Thread(target=_warm_up, args=(app.state.engine,), daemon=True).start()
+        stop = threading.Event()
+        threading.Thread(target=_warm_up, args=(app.state.engine, stop), daemon=True).start()
         yield
+        stop.set()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -59,14 +61,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _warm_up(engine: Any) -> None:
+WARM_UP_SECONDS = 60
+
+
+def _warm_up(engine: Any, stop: threading.Event) -> None:
+    # Re-check every minute: after an ingest from the command line the cached results are stale
+    # and the next dashboard visit would otherwise wait for a full detection run.
     from api.monitoring import warm_up
     from pipeline.store import PetitionStore
 
-    try:
-        warm_up(PetitionStore(engine))
-    except Exception as error:  # noqa: BLE001 - a cache warm-up must never stop the server
-        logger.warning("warm-up skipped: %s", type(error).__name__)
+    while not stop.is_set():
+        try:
+            warm_up(PetitionStore(engine))
+        except Exception as error:  # noqa: BLE001 - a cache warm-up must never stop the server
+            logger.warning("warm-up skipped: %s", type(error).__name__)
+        stop.wait(WARM_UP_SECONDS)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
