@@ -7,6 +7,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ OTHER = "other"
 # Calibration uses 3 inner folds inside each of the threshold-tuning folds.
 MIN_EXAMPLES_PER_LABEL = 8
 _NON_WORD = re.compile(r"[^\w]+")
+_HAS_WORD = re.compile(r"[^\W_]")
 
 
 class ModelLoadError(RuntimeError):
@@ -37,14 +39,20 @@ class ModelLoadError(RuntimeError):
 # Analyzers are module-level functions so that the fitted model can be saved and loaded.
 def word_analyzer(text: str) -> list[str]:
     """Return lower-cased underthesea word tokens plus adjacent word pairs."""
-    words = [w.lower().replace(" ", "_") for w in word_tokens(text) if any(c.isalnum() for c in w)]
+    words = [w.lower().replace(" ", "_") for w in word_tokens(text) if _HAS_WORD.search(w)]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
 
 def folded_syllable_analyzer(text: str) -> list[str]:
     """Return diacritic-free syllables and syllable pairs, so unaccented typing still matches."""
+    return list(_folded_syllables(text))
+
+
+@lru_cache(maxsize=4096)
+def _folded_syllables(text: str) -> tuple[str, ...]:
+    # The topic and the signal model both read these features for the same batch of texts.
     syllables = [s for s in _SYLLABLE_SPLIT(fold_diacritics(text)) if s]
-    return syllables + [f"{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+    return tuple(syllables + [f"{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)])
 
 
 def _SYLLABLE_SPLIT(text: str) -> list[str]:  # noqa: N802
