@@ -473,7 +473,8 @@ def _print_trends(table: Any) -> None:
         view.add_row(
             str(row.period_start), str(row.area), names.get(row.topic, row.topic), str(row.count),
             "" if _missing(row.previous_count) else str(row.previous_count),
-            "" if _missing(change) else f"{change:+.0%}",
+            # change_vs_previous is a ratio (count / previous count): show the change in percent.
+            "" if _missing(change) else f"{change - 1:+.0%}".replace(".", ","),
             "" if _missing(row.last_year_count) else str(row.last_year_count),
         )
     console.print(view)
@@ -744,10 +745,11 @@ def tokens_list(
     if user and user_row is None:
         fail(f"không có người dùng '{user}'", 2)
     view = Table(title="Mã truy cập")
-    for column in ("Số", "Người dùng", "Đầu mã", "Tạo lúc", "Trạng thái"):
+    for column in ("Số", "Người dùng", "Đầu mã", "Địa bàn", "Tạo lúc", "Trạng thái"):
         view.add_column(column)
     for row in security.list_tokens(user_row["id"] if user_row else None):
-        view.add_row(str(row["id"]), row["name"], row["prefix"] + "…",
+        scope = ", ".join(row["areas"]) if row["areas"] else "như người dùng"
+        view.add_row(str(row["id"]), row["name"], row["prefix"] + "…", scope,
                      f"{row['created_at']:%d/%m/%Y %H:%M}",
                      "đã thu hồi" if row["revoked_at"] else "còn hiệu lực")
     console.print(view)

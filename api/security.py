@@ -58,6 +58,13 @@ def create_token(engine: Engine, user_name: str, areas: Sequence[str] | None = N
         raise SecurityError(f"không có người dùng '{user_name}'")
     if user["disabled"]:
         raise SecurityError(f"người dùng '{user_name}' đang bị khóa")
+    areas = [a.strip() for a in areas or [] if a.strip()] or None
+    if areas is not None and not _within(areas, user["areas"]):
+        raise SecurityError(
+            f"mã truy cập chỉ được hẹp hơn phạm vi của người dùng ({', '.join(user['areas'])}); "
+            "mỗi địa bàn của mã phải nằm trong một địa bàn của người dùng, ví dụ "
+            f"\"thôn …, {user['areas'][0]}\""
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     store.add_token(user["id"], _hash(token), token[:10], areas)
     return token
@@ -85,8 +92,23 @@ class Principal:
         return any(fold_diacritics(scope) in folded for scope in self.areas)
 
 
+def _within(token_areas: Sequence[str], user_areas: Sequence[str]) -> bool:
+    """Return True when every token area is inside one of the user's areas (or user has none).
+
+    Areas match by contained text, so a token area is narrower when it contains a user area:
+    "thôn Tân Mỹ, xã Vĩnh Giang" lies inside "xã Vĩnh Giang".
+    """
+    if not user_areas:
+        return True
+    return all(any(fold_diacritics(u) in fold_diacritics(t) for u in user_areas)
+               for t in token_areas)
+
+
 def _principal(row: Mapping[str, Any], csrf: str | None = None) -> Principal:
-    scope = row["token_areas"] if row["token_areas"] is not None else row["areas"]
+    # A token may only narrow its user's scope; anything else falls back to the user's areas.
+    token_areas = row["token_areas"]
+    narrower = token_areas is not None and _within(token_areas, row["areas"] or [])
+    scope = token_areas if narrower else row["areas"]
     return Principal(row["name"], row["role"], tuple(scope) if scope else None, row["token_id"],
                      csrf)
 

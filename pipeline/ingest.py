@@ -89,6 +89,10 @@ class DateError(ValueError):
     """A date cell that is not a day-first date, an ISO date or an Excel serial number."""
 
 
+class _BrokenFile(Exception):
+    """An Office file that its library cannot open."""
+
+
 class MappingError(ValueError):
     """A --map option that does not name a record field."""
 
@@ -212,9 +216,10 @@ class Ingestor:
                 name, None, "Không đọc được chữ trong tệp: không phải UTF-8, UTF-16, "
                 "Windows-1258, TCVN3 hay VNI (có thể tệp bị hỏng hoặc không phải văn bản)",
             )
-        except (zipfile.BadZipFile, KeyError, OSError) as error:
+        except (zipfile.BadZipFile, KeyError, OSError, _BrokenFile):
             kind = "XLSX" if suffix == ".xlsx" else "DOCX" if suffix == ".docx" else "tệp"
-            yield QuarantineRow(name, None, f"Tệp {kind} bị hỏng, không mở được ({error})")
+            yield QuarantineRow(name, None, f"Tệp {kind} bị hỏng hoặc không đúng định dạng, "
+                                "không mở được")
 
     # ------------------------------------------------------------------ tabular formats
     def _read_csv(self, path: Path) -> Iterator[Record | QuarantineRow]:
@@ -239,8 +244,9 @@ class Ingestor:
 
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many unrelated types on broken files
-            yield QuarantineRow(str(path), None, f"Tệp XLSX bị hỏng, không mở được ({error})")
+        except Exception:  # openpyxl raises many unrelated types on broken files
+            yield QuarantineRow(str(path), None,
+                                "Tệp XLSX bị hỏng hoặc không đúng định dạng, không mở được")
             return
         try:
             sheet = book.worksheets[0]
@@ -361,7 +367,8 @@ class Ingestor:
                 obj = json.loads(line)
             except json.JSONDecodeError as error:
                 yield QuarantineRow(
-                    str(path), number, f"Dòng không phải JSON hợp lệ ({error.msg})", line[:2000]
+                    str(path), number, f"Dòng không phải JSON hợp lệ (lỗi ở ký tự {error.pos + 1})",
+                    line[:2000]
                 )
                 continue
             if not isinstance(obj, dict):
@@ -376,7 +383,10 @@ class Ingestor:
     def _read_docx(self, path: Path) -> Iterator[Record | QuarantineRow]:
         import docx
 
-        document = docx.Document(str(path))
+        try:
+            document = docx.Document(str(path))
+        except Exception as error:  # python-docx raises several unrelated types on bad files
+            raise _BrokenFile from error
         paragraphs = [_fix_cell(p.text) for p in document.paragraphs]
         tables = document.tables
         body = "\n".join(paragraphs)

@@ -57,7 +57,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as error:
-                    yield number, None, f"dòng không phải JSON hợp lệ ({error.msg})"
+                    yield number, None, f"dòng không phải JSON hợp lệ (lỗi ở ký tự {error.pos + 1})"
                     continue
                 if not isinstance(obj, dict):
                     yield number, None, "dòng JSON không phải một đối tượng"

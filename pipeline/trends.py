@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from pipeline.extract import SIGNALS, UNKNOWN_AREA
+from pipeline.normalize import fold_diacritics
 from pipeline.taxonomy import OTHER, Taxonomy, default_taxonomy
 
 Period = Literal["day", "week", "month"]
@@ -179,10 +180,11 @@ def topic_trends(
 
     data = frame.assign(area_label=area_labels(frame, level))
     if area is not None:
-        wanted = area.strip().casefold()
-        match = data["area_label"].str.casefold() == wanted
-        for column in ("village", "commune", "province"):
-            match |= data[column].str.strip().str.casefold().eq(wanted).fillna(False)
+        # Part of a name is enough ("Phúc Lâm", "Vĩnh Giang"), with or without diacritics.
+        wanted = fold_diacritics(area.strip())
+        match = data["area"].fillna("").map(lambda a: wanted in fold_diacritics(a)).astype(bool)
+        match |= data["area_label"].fillna("").map(
+            lambda a: wanted in fold_diacritics(a)).astype(bool)
         data = data[match]
     if sources is not None:
         data = data[data["source_type"].isin(sources)]

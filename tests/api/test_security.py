@@ -222,11 +222,20 @@ def test_cli_users_and_tokens(settings: Settings, monkeypatch: pytest.MonkeyPatc
         created = runner.invoke(cli_app, ["tokens", "create", "--user", "lan"])
         token = created.output.strip().splitlines()[-1]
         assert created.exit_code == 0 and token.startswith("tt_") and " " not in token
+        wider = runner.invoke(cli_app, ["tokens", "create", "--user", "lan", "--areas",
+                                        "tỉnh Quảng Trị"])
+        assert wider.exit_code == 2 and "hẹp hơn" in wider.output
+        narrower = runner.invoke(cli_app, ["tokens", "create", "--user", "lan", "--areas",
+                                           "thôn Tân Mỹ, xã Vĩnh Giang"])
+        assert narrower.exit_code == 0, narrower.output
         with TestClient(create_app(settings)) as client:
+            client.headers["Authorization"] = f"Bearer {narrower.output.splitlines()[-1]}"
+            assert client.get("/api/v1/auth/me").json()["areas"] == ["thôn Tân Mỹ, xã Vĩnh Giang"]
             client.headers["Authorization"] = f"Bearer {token}"
             assert client.get("/api/v1/auth/me").json()["areas"] == ["xã Vĩnh Giang"]
             listed = runner.invoke(cli_app, ["tokens", "list", "--user", "lan"])
-            token_id = re.search(r"│ (\d+)\s+│ lan", listed.output).group(1)  # type: ignore
+            line = next(x for x in listed.output.splitlines() if token[:10] in x)
+            token_id = re.search(r"│ (\d+)\s+│ lan", line).group(1)  # type: ignore[union-attr]
             assert runner.invoke(cli_app, ["tokens", "revoke", token_id]).exit_code == 0
             assert client.get("/api/v1/auth/me").status_code == 401
         logged = runner.invoke(cli_app, ["audit", "--json"])

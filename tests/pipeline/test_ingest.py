@@ -168,9 +168,14 @@ def test_broken_xlsx_and_unknown_files_are_quarantined(tmp_path: Path) -> None:
     broken.write_bytes(b"PK\x03\x04 this is not a workbook")
     pdf = tmp_path / "scan.pdf"
     pdf.write_bytes(b"%PDF-1.4")
+    (tmp_path / "gia.docx").write_text("không phải tệp Word", encoding="utf-8")
+    (tmp_path / "hong.docx").write_bytes(b"PK\x03\x04 junk")
+    (tmp_path / "tot.csv").write_text("Nội dung\nCầu treo bản Lìn bị gãy\n", encoding="utf-8")
     rows = list(Ingestor().read_paths([tmp_path]))
     reasons = {Path(r.source_file).name: r.reason for r in rows if isinstance(r, QuarantineRow)}
     assert "XLSX bị hỏng" in reasons["hong.xlsx"]
+    assert "DOCX bị hỏng" in reasons["gia.docx"] and "DOCX bị hỏng" in reasons["hong.docx"]
+    assert any(isinstance(r, Record) and "Cầu treo" in r.text for r in rows)
     assert "Không hỗ trợ" in reasons["scan.pdf"]
 
 
