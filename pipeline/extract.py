@@ -3,42 +3,69 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from pipeline.normalize import fold_diacritics
+from pipeline.normalize import fold_diacritics, looks_unaccented
 
 SIGNALS: tuple[str, ...] = ("mass", "repeat", "escalated", "urgent")
 UNKNOWN_AREA = "chưa xác định"
 
-# Patterns run on folded text (lower case, no diacritics) so that unaccented typing matches too.
-_SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
-    "mass": re.compile(
-        r"dong nguoi|tap the|keo den|keo len|keo nhau|nhieu ho|cac ho dan"
-        r"|ca (?:thon|xom|ap|ban|lang)"
-        r"|\b\d{2,4} (?:ho|ho dan|nguoi|chu ky|cu tri|ho gia dinh|gia dinh)\b|ba con (?:trong|ca)"
-        r"|don tap the|cung ky (?:ten|don)|chu ky cua|hang tram|hang chuc (?:ho|nguoi)"
+# Phrases are written with their diacritics and matched as whole words on the lower-cased text.
+# Text typed without diacritics is matched on its folded form, but only with phrases of two or
+# more syllables: folded single syllables are ambiguous ("dam" is đâm, dám, đảm and đám).
+_PHRASES: dict[str, tuple[str, ...]] = {
+    "mass": (
+        "đông người", "tập thể", "kéo đến", "kéo lên", "kéo nhau", "nhiều hộ", "các hộ dân",
+        "cả thôn", "cả xóm", "cả ấp", "cả bản", "cả làng", "cả khu phố", "bà con trong",
+        "đơn tập thể", "cùng ký tên", "cùng ký đơn", "chữ ký của", "hàng trăm", "hàng chục hộ",
+        "hàng chục người", "hàng chục hộ dân",
+        r"\d{2,4} (?:hộ|hộ dân|người|chữ ký|cử tri|hộ gia đình|gia đình)",
     ),
-    "repeat": re.compile(
-        r"nhieu lan|da gui don|da (?:phan anh|kien nghi|khieu nai|bao)|keo dai|chua duoc giai quyet"
-        r"|chua (?:duoc )?(?:tra loi|xu ly|giai quyet)|lan thu (?:hai|ba|tu|nam|\d)|van chua"
-        r"|tu nam \d{4} (?:den nay|toi nay)|nhieu nam nay|bao lan|lai tiep tuc|tai dien"
-        r"|van tiep dien"
-        r"|gui don lan|\bvan (?:con|chua)\b"
+    "repeat": (
+        "nhiều lần", "đã gửi đơn", "đã phản ánh", "đã kiến nghị", "đã khiếu nại", "kéo dài",
+        "chưa được giải quyết", "chưa được trả lời", "chưa trả lời", "chưa được xử lý",
+        "chưa xử lý", "chưa giải quyết", "lần thứ hai", "lần thứ ba", "lần thứ tư",
+        "lần thứ năm", r"lần thứ \d+", "vẫn chưa", "nhiều năm nay", "bao nhiêu lần", "tái diễn",
+        "vẫn tiếp diễn", "gửi đơn lần", r"từ năm \d{4} (?:đến nay|tới nay)", "lại tiếp tục",
     ),
-    "escalated": re.compile(
-        r"vuot cap|trung uong|quoc hoi|chinh phu|thu tuong|thanh tra chinh phu|bo cong an"
-        r"|ban tiep cong dan trung uong|chu tich nuoc|(?:ubnd|uy ban nhan dan) tinh|tinh uy"
-        r"|bao chi|gui (?:den|toi) (?:cac|nhieu) co quan|dong kinh gui|toa an|vien kiem sat"
-        r"|thanh tra tinh|so tai nguyen"
+    "escalated": (
+        "vượt cấp", "trung ương", "quốc hội", "chính phủ", "thủ tướng", "thanh tra chính phủ",
+        "bộ công an", "chủ tịch nước", "ubnd tỉnh", "ủy ban nhân dân tỉnh", "tỉnh ủy",
+        "báo chí", "đồng kính gửi", "tòa án", "viện kiểm sát", "thanh tra tỉnh",
+        "sở tài nguyên", "gửi đến các cơ quan", "gửi nhiều cơ quan", "gửi tới các cơ quan",
     ),
-    "urgent": re.compile(
-        r"khan cap|gap|nguy hiem|de doa tinh mang|tinh mang|nguy co (?:sap|sat lo|chay|vo|chet)"
-        r"|dang (?:chay|dien ra|bi|xay ra|sat lo|vo|danh|keo)|ngay trong dem|ngay bay gio|cap cuu"
-        r"|chem|dam|danh nhau|hanh hung|bom xang|tu vong|chet nguoi|bi thuong|sap do|vo de|cuu voi"
+    "urgent": (
+        "khẩn cấp", "khẩn", r"gấp(?! \d| đôi| ba| rưỡi| nhiều| mấy| lần)", "nguy hiểm",
+        "đe dọa tính mạng", "tính mạng", "nguy cơ sập", "nguy cơ sạt lở", "nguy cơ cháy",
+        "nguy cơ vỡ", "nguy cơ chết", "đang cháy", "đang diễn ra", "đang xảy ra",
+        "đang sạt lở", "ngay trong đêm", "ngay bây giờ", "cấp cứu", "chém", "đâm", "đánh nhau",
+        "hành hung", "bom xăng", "tử vong", "chết người", "bị thương", "sắp đổ", "sắp sập",
+        "vỡ đê", "cứu với", "đe dọa giết",
     ),
+}
+
+
+def _compile(phrases: list[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(phrases) + r")(?!\w)")
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+_ACCENTED: dict[str, re.Pattern[str]] = {
+    name: _compile([_nfc(p) for p in phrases]) for name, phrases in _PHRASES.items()
+}
+_FOLDED: dict[str, re.Pattern[str]] = {
+    name: _compile(sorted({fold_diacritics(p) for p in phrases if " " in p}))
+    for name, phrases in _PHRASES.items()
 }
 
 
 def rule_signals(text: str) -> list[str]:
     """Return the signals whose phrases occur in the text, in the fixed SIGNALS order."""
-    folded = fold_diacritics(text)
-    return [name for name in SIGNALS if _SIGNAL_PATTERNS[name].search(folded)]
+    if looks_unaccented(text):
+        folded = fold_diacritics(text)
+        return [name for name in SIGNALS if _FOLDED[name].search(folded)]
+    lowered = _nfc(text).lower()
+    return [name for name in SIGNALS if _ACCENTED[name].search(lowered)]
