@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Theo dõi đơn thư, phản ánh của Nhân dân: lĩnh vực, xu hướng, điểm nóng, "
         "cảnh báo.",
         version="0.1.0",
-        docs_url=f"{API_PREFIX}/docs",
+        # The stock docs page loads Swagger UI from a CDN: closed networks would see a blank
+        # page. Our own page (api/routes/web.py) renders the same schema from this server.
+        docs_url=None,
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
         lifespan=lifespan,

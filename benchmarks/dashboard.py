@@ -126,16 +126,8 @@ def first_load(client: TestClient, headers: dict[str, str]) -> list[tuple[str, f
 
 
 def dashboard_app(settings: Settings) -> Any:
-    """Return the app with the dashboard routers, added here until app.py includes them."""
-    from api.routes import reports, web
-
-    app = create_app(settings)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/" not in paths:
-        app.include_router(web.router)
-    if "/api/v1/reports/monthly" not in paths:
-        app.include_router(reports.router, prefix="/api/v1")
-    return app
+    """Return the application exactly as `tamtu serve` builds it."""
+    return create_app(settings)
 
 
 def main() -> None:

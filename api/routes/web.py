@@ -48,6 +48,13 @@ def index() -> HTMLResponse:
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/api/v1/docs", response_class=HTMLResponse)
+def api_docs() -> HTMLResponse:
+    """Return the API documentation page (rendered from /api/v1/openapi.json by docs.js)."""
+    html = (WEB_DIR / "docs.html").read_text(encoding="utf-8")
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/static/{name}")
 def asset(name: str, v: str | None = None) -> FileResponse:
     """Return one dashboard asset; versioned links are cached for a year."""

@@ -234,6 +234,75 @@ def test_unknown_places_are_kept_as_unknown(gazetteer: Gazetteer, text: str) -> 
     assert match == PlaceMatch(UNKNOWN_AREA, None, None, None, PlaceStatus.NOT_FOUND, "none")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Ordinary words after "xã" fold like far-away communes (Bo, Chờ, Cô Tô, phường 2).
+        "Tôi ở thôn 12. Đề nghị xã bố trí người trực cả buổi chiều.",
+        "Tôi ở thôn Mười Hai. Xin xã cho biết hồ sơ đang vướng ở đâu.",
+        "Tôi ở thôn 12 bên này. Năm nay xã có tổ chức lễ hội không?",
+        "Nhà tôi ở thôn 12. Tôi đã lên xã 2 lần mà chưa được trả lời.",
+        "toi o thon 12, de nghi xa bo tri nguoi truc",
+    ],
+)
+def test_words_after_xa_do_not_move_a_gazetteer_village(gazetteer: Gazetteer, text: str) -> None:
+    match = resolve_place(None, text, gazetteer)
+    assert (match.village, match.commune, match.province) == (
+        "thôn 12",
+        "xã Vĩnh Giang",
+        "tỉnh Quảng Trị",
+    )
+    assert match.status is PlaceStatus.SUCCESS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Đề nghị xã bố trí người trực.",
+        "Xin xã cho biết kết quả.",
+        "Năm nay xã có tổ chức lễ hội không?",
+        "Tôi đã lên xã 3 lần.",
+    ],
+)
+def test_lower_case_words_after_xa_are_no_commune(gazetteer: Gazetteer, text: str) -> None:
+    assert resolve_place(None, text, gazetteer).status is PlaceStatus.NOT_FOUND
+
+
+def test_confirmed_commune_elsewhere_is_not_paired_with_a_gazetteer_village(
+    gazetteer: Gazetteer,
+) -> None:
+    # The text names another commune explicitly and the national data knows it: the commune
+    # wins, but "thôn Tân Mỹ" of Vĩnh Giang is not glued onto it.
+    match = resolve_place(None, "Tôi ở thôn Tân Mỹ, xã Kim Bôi, tỉnh Phú Thọ.", gazetteer)
+    assert (match.village, match.commune, match.province) == (
+        None,
+        "xã Kim Bôi",
+        "tỉnh Phú Thọ",
+    )
+    assert match.status is PlaceStatus.PARTIAL
+
+
+def test_commune_of_the_gazetteer_village_confirms_it(gazetteer: Gazetteer) -> None:
+    match = resolve_place(None, "Nhà tôi ở thôn 12, xã Vĩnh Giang, đường hỏng.", gazetteer)
+    assert match.area == "thôn 12, xã Vĩnh Giang, tỉnh Quảng Trị"
+    assert match.status is PlaceStatus.SUCCESS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A capitalised name without accents is still read, folded.
+        ("Tôi ở xã Vinh Giang.", "xã Vĩnh Giang, tỉnh Quảng Trị"),
+        # Numbered units exist only as "phường" and "quận".
+        ("Nhà tôi ở phường 2, quận 3, TP Hồ Chí Minh.", "phường Bàn Cờ, thành phố Hồ Chí Minh"),
+    ],
+)
+def test_explicit_units_in_text_are_still_read(
+    gazetteer: Gazetteer, text: str, expected: str
+) -> None:
+    assert resolve_place(None, text, gazetteer).area == expected
+
+
 @pytest.mark.parametrize("area", [None, "", "   ", "???", "số 12"])
 def test_empty_metadata_falls_back_to_text(gazetteer: Gazetteer, area: str | None) -> None:
     assert resolve_place(area, "Tôi ở thôn Tân Mỹ.", gazetteer).area == TAN_MY

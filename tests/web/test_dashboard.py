@@ -53,16 +53,8 @@ def load_generator() -> ModuleType:
 
 
 def dashboard_app(settings: Settings) -> FastAPI:
-    """Return the app with the dashboard and report routers (added here until app.py has them)."""
-    from api.routes import reports, web
-
-    app = create_app(settings)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/" not in paths:
-        app.include_router(web.router)
-    if "/api/v1/reports/monthly" not in paths:
-        app.include_router(reports.router, prefix="/api/v1")
-    return app
+    """Return the application exactly as `tamtu serve` builds it."""
+    return create_app(settings)
 
 
 @dataclass(frozen=True)
@@ -348,3 +340,12 @@ def test_phone_layout_keeps_content_within_the_screen(browser: Any, site: Site) 
         context.close()
     assert overflow <= 0
     assert focused == "Bỏ qua, đến nội dung chính"
+
+
+def test_api_docs_page_renders_from_this_server(page: Any, site: Site) -> None:
+    # The page fixture fails the test if any request leaves the local server.
+    page.goto(site.base_url + "/api/v1/docs")
+    page.wait_for_function("() => document.querySelectorAll('.api-op').length > 20",
+                           timeout=10000)
+    assert "GET /api/v1/hotspots" in " ".join(
+        page.locator(".api-op h3").all_inner_texts()).replace("\n", " ").replace("  ", " ")
