@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.routes import alerts, auth, classify, health, monitoring, petitions, reports, web
 from api.security import HardeningMiddleware, RateLimiter, audit_middleware
@@ -80,16 +81,56 @@ def _warm_up(engine: Any, stop: threading.Event) -> None:
         stop.wait(WARM_UP_SECONDS)
 
 
+# Framework messages that reach users, in Vietnamese.
+_STOCK_MESSAGES = {
+    "Not Found": "Không có địa chỉ này",
+    "Method Not Allowed": "Địa chỉ này không nhận phương thức yêu cầu đó",
+}
+_PROBLEMS = {
+    "missing": "thiếu trường bắt buộc",
+    "json_invalid": "nội dung không phải JSON hợp lệ",
+    "extra_forbidden": "trường này không được phép",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "bool_parsing": "phải là true hoặc false",
+    "string_type": "phải là chuỗi ký tự",
+    "date_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "date_from_datetime_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "list_type": "phải là một danh sách",
+    "model_attributes_type": "phải là một đối tượng JSON",
+    "dict_type": "phải là một đối tượng JSON",
+}
+
+
+def _problem(error: Any) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind in ("less_than_equal", "less_than"):
+        return f"phải không lớn hơn {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"phải không nhỏ hơn {ctx.get('ge', ctx.get('gt'))}"
+    if kind == "string_too_long":
+        return f"dài quá {ctx.get('max_length')} ký tự"
+    if kind == "string_too_short":
+        return f"cần ít nhất {ctx.get('min_length')} ký tự"
+    if kind == "too_long":
+        return f"nhiều quá {ctx.get('max_length')} phần tử"
+    if kind == "literal_error":
+        return f"chỉ nhận: {ctx.get('expected')}"
+    return _PROBLEMS.get(kind, "giá trị không hợp lệ")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code,
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = _STOCK_MESSAGES.get(str(error.detail), str(error.detail))
+        return JSONResponse({"error": message}, status_code=error.status_code,
                             headers=getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "problem": e.get("msg")}
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "problem": _problem(e)}
             for e in error.errors()
         ]
         return JSONResponse(

@@ -67,6 +67,26 @@ def settings_and_store() -> tuple[Settings, PetitionStore]:
     raise AssertionError("unreachable")
 
 
+STATUS_NAMES = {"open": "mới", "acknowledged": "đã nắm", "resolved": "đã giải quyết",
+                "closed": "tự kết thúc"}
+SEVERITY_NAMES = {"high": "cao", "medium": "trung bình", "low": "thấp"}
+
+
+def audit_cli(store: PetitionStore, action: str, record_ids: list[int] | None = None,
+              user: str | None = None) -> None:
+    """Append a command-line action to the audit log (who ran it, on which machine)."""
+    import getpass
+    import socket
+
+    from pipeline.store import SecurityStore
+
+    SecurityStore(store.engine).append_audit({
+        "user_name": user or f"{getpass.getuser()} (dòng lệnh)", "role": "cli",
+        "method": "CLI", "endpoint": action, "status": 0, "record_ids": record_ids or [],
+        "client": socket.gethostname(),
+    })
+
+
 def load_default_classifier(settings: Settings, model: Path | None = None):  # type: ignore[no-untyped-def]
     """Return the topic classifier, or None when no model artefact exists yet."""
     try:
@@ -620,7 +640,8 @@ def alerts_list(
     for column in ("Số", "Trạng thái", "Mức", "Giải thích"):
         view.add_column(column)
     for row in rows:
-        view.add_row(str(row["id"]), row["status"], row["severity"], row["explanation"])
+        view.add_row(str(row["id"]), STATUS_NAMES.get(row["status"], row["status"]),
+                     SEVERITY_NAMES.get(row["severity"], row["severity"]), row["explanation"])
     console.print(view)
 
 
@@ -633,16 +654,21 @@ def alerts_ack(
 ) -> None:
     """Xác nhận đã nắm (hoặc đã giải quyết) một cảnh báo."""
     from pipeline.alerts import AlertNotFound, AlertStateError, ack_alert, resolve_alert
-    from pipeline.store import AlertStore
+    from pipeline.store import AlertStore, SecurityStore
 
     settings = get_settings()
     try:
         store = open_store(settings)
+        account = SecurityStore(store.engine).get_user(user)
+        if account is None or account["disabled"]:
+            fail(f"không có người dùng '{user}' đang hoạt động (xem: tamtu users list)", 2)
         action = resolve_alert if resolve else ack_alert
         row = action(AlertStore(store.engine), alert_id, user, note)
     except (StoreError, AlertNotFound, AlertStateError) as error:
         fail(str(error), 2)
-    console.print(f"Cảnh báo số {row['id']}: {row['status']}", highlight=False)
+    audit_cli(store, f"alerts {'resolve' if resolve else 'ack'}", [alert_id], user)
+    console.print(f"Cảnh báo số {row['id']}: {STATUS_NAMES.get(row['status'], row['status'])}",
+                  highlight=False)
 
 
 # ---------------------------------------------------------------------- accounts
@@ -678,14 +704,16 @@ def users_add(
         create_user(store.engine, name, role, _split_areas(areas))
     except (StoreError, SecurityError) as error:
         fail(str(error), 2)
+    audit_cli(store, f"users add {name} --role {role}")
     scope = ", ".join(_split_areas(areas)) or "mọi địa bàn"
     console.print(f"Đã thêm '{name}' ({ROLE_NAMES[role]}), phạm vi: {scope}. Tạo mã truy cập: "
-                  f"tamtu tokens create --user {name}", highlight=False)
+                  f"tamtu tokens create --user \"{name}\"", highlight=False)
 
 
 @users_app.command("list")
 def users_list() -> None:
     """Liệt kê người dùng."""
+    from api.security import ROLE_NAMES
     from pipeline.store import SecurityStore
 
     settings, store = settings_and_store()
@@ -693,7 +721,8 @@ def users_list() -> None:
     for column in ("Tên", "Vai trò", "Địa bàn", "Trạng thái"):
         view.add_column(column)
     for user in SecurityStore(store.engine).list_users():
-        view.add_row(user["name"], user["role"], ", ".join(user["areas"]) or "mọi địa bàn",
+        view.add_row(user["name"], f"{user['role']} ({ROLE_NAMES[user['role']]})",
+                     ", ".join(user["areas"]) or "mọi địa bàn",
                      "khóa" if user["disabled"] else "hoạt động")
     console.print(view)
 
@@ -709,6 +738,7 @@ def users_disable(
     settings, store = settings_and_store()
     if not SecurityStore(store.engine).set_user_disabled(name, not enable):
         fail(f"không có người dùng '{name}'", 2)
+    audit_cli(store, f"users {'enable' if enable else 'disable'} {name}")
     console.print(f"Đã {'mở khóa' if enable else 'khóa'} '{name}'", highlight=False)
 
 
@@ -727,6 +757,7 @@ def tokens_create(
         token = create_token(store.engine, user, _split_areas(areas) or None)
     except (StoreError, SecurityError) as error:
         fail(str(error), 2)
+    audit_cli(store, f"tokens create --user {user}")
     err_console.print(f"Mã truy cập mới của '{user}' (chỉ hiện một lần, hãy lưu lại):",
                       highlight=False)
     print(token)
@@ -764,6 +795,7 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Số của mã (
     settings, store = settings_and_store()
     if not SecurityStore(store.engine).revoke_token(token_id):
         fail(f"không có mã số {token_id} còn hiệu lực", 2)
+    audit_cli(store, f"tokens revoke {token_id}")
     console.print(f"Đã thu hồi mã số {token_id}", highlight=False)
 
 

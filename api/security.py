@@ -171,6 +171,9 @@ def current_principal(request: Request) -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise _UNAUTHORISED
         principal = principal_for_token(engine, token.strip())
+        if principal is None:
+            raise HTTPException(401, "Mã truy cập không đúng, đã bị thu hồi hoặc tài khoản bị khóa",
+                                headers={"WWW-Authenticate": "Bearer"})
     elif cookie := request.cookies.get(SESSION_COOKIE):
         row = SecurityStore(engine).session_owner(_hash(cookie), utcnow())
         if row is not None:

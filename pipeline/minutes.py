@@ -40,6 +40,28 @@ _CITIZEN_SECTION = re.compile(
 _DATE = re.compile(r"ngay\s*(\d{1,2})\s*(?:thang\s*|/)(\d{1,2})\s*(?:nam\s*|/)(\d{4})")
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _PLACE = re.compile(r"^\s*(?:địa điểm|tại)\s*:\s*(?P<place>.+)$", re.IGNORECASE | re.MULTILINE)
+# "…, tại Nhà văn hóa thôn Tùng Luật, xã Vĩnh Giang, …" in the opening prose ("hiện tại" is no
+# place).
+_PROSE_PLACE = re.compile(r"(?<![\w])(?<!hiện )tại\s+(?P<place>[^;:\n]+)", re.IGNORECASE)
+# A full stop ends the sentence unless it closes an abbreviated unit ("TP. Đông Hà").
+_SENTENCE_END = re.compile(
+    r"(?<!\btp)(?<!\btx)(?<!\btt)(?<!\b[txphq])\.(?:\s|$)", re.IGNORECASE
+)
+_PLACE_UNITS = (
+    "thon", "xom", "ban ", "ap ", "lang", "to ", "khu", "khom", "buon", "xa ", "phuong",
+    "thi tran", "thi xa", "huyen", "quan", "tinh", "thanh pho", "tp", "dac khu", "so ", "duong",
+)
+# Lines that close the minutes: the end of the meeting, the record's own wording, signatures.
+_CLOSING = re.compile(
+    r"^(?:(?:hoi nghi|cuoc hop|cuoc tiep xuc|buoi tiep xuc|buoi doi thoai|buoi lam viec"
+    r"|phien hop)\b.*\bket thuc"
+    r"|bien ban(?: nay)? (?:duoc|da duoc|ket thuc|lap xong|gom)"
+    r"|\(?\s*(?:da ky|ky,? ghi ro ho ten|ky ten|ky va ghi ro)\b)"
+)
+_SIGNATURE_TITLES = re.compile(
+    r"^(?:thu ky|chu toa|nguoi ghi bien ban|nguoi lap bien ban|dai dien|xac nhan)"
+    r"(?:\s+(?:hoi nghi|cuoc hop|ubnd|ub mttq|mttq|cu tri).*)?[.:]?$"
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,8 @@ def split_minutes(text: str) -> Minutes:
     title = _title(lines)
     place_match = _PLACE.search(text)
     place = place_match.group("place").strip().rstrip(".") if place_match else None
+    if place is None:
+        place = _prose_place(lines)
     statements: list[Statement] = []
     in_answers = False
     current: dict[str, object] | None = None
@@ -98,6 +122,11 @@ def split_minutes(text: str) -> Minutes:
             current, in_answers = None, False
             continue
         match = _SPEAKER.match(line)
+        if not match and _is_closing(line):
+            # Nothing after the closing formula belongs to the last speaker.
+            flush()
+            current = None
+            continue
         if match:
             flush()
             honorific = match.group("honorific")
@@ -121,6 +150,38 @@ def split_minutes(text: str) -> Minutes:
             current["text"] = f"{current['text']}\n{line.strip()}".strip()
     flush()
     return Minutes(title, _meeting_date(text), place, statements)
+
+
+def _is_closing(line: str) -> bool:
+    """Return True for a line that ends the meeting record or starts its signatures."""
+    folded = fold_diacritics(line.strip())
+    return bool(_CLOSING.match(folded) or _SIGNATURE_TITLES.match(folded))
+
+
+def _prose_place(lines: list[str]) -> str | None:
+    """Return the place written as "tại …" in the opening paragraph, up to the clause end."""
+    for line in lines:
+        if _SPEAKER.match(line) or _CITIZEN_SECTION.match(line) or _RESPONSE_SECTION.match(line):
+            return None  # the opening paragraph is over
+        match = _PROSE_PLACE.search(line)
+        if match is None:
+            continue
+        sentence = _SENTENCE_END.split(match.group("place"), maxsplit=1)[0]
+        pieces = [p.strip() for p in sentence.split(",")]
+        kept = [pieces[0]]
+        for piece in pieces[1:]:
+            # The address goes on with unit words or short names ("Vĩnh Linh, Quảng Trị");
+            # anything else ("Hội đồng nhân dân xã tổ chức …") is the next clause.
+            folded = fold_diacritics(piece) + " "
+            words = piece.split()
+            short_name = 0 < len(words) <= 4 and all(w[:1].isupper() for w in words)
+            if not (folded.startswith(_PLACE_UNITS) or short_name):
+                break
+            kept.append(piece)
+        place = ", ".join(p for p in kept if p).strip().rstrip(".")
+        if place:
+            return place
+    return None
 
 
 def _is_official(intro: str) -> bool:

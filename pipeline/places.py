@@ -292,6 +292,22 @@ def _title(name: str) -> str:
     return " ".join(w[:1].upper() + w[1:] if w[:1].islower() else w for w in name.split())
 
 
+def _accent_signature(name: str) -> tuple[tuple[str, str], ...]:
+    """Return each syllable's base letters and its sorted diacritics, lower case.
+
+    Two spellings with the same signature differ at most in where the tone mark sits
+    ("Thủy" / "Thuỷ"); "bố" and "Bo", or "có tổ" and "Cô Tô", do not match.
+    """
+    signature = []
+    for word in name.lower().split():
+        decomposed = unicodedata.normalize("NFD", _strip_word(word))
+        base = "".join(c for c in decomposed if not unicodedata.combining(c))
+        marks = "".join(sorted(c for c in decomposed if unicodedata.combining(c)))
+        if base:
+            signature.append((base, marks))
+    return tuple(signature)
+
+
 _Heads = Mapping[str, tuple[tuple[tuple[str, ...], "_Unit"], ...]]
 
 
@@ -356,6 +372,9 @@ class _National:
     new_wards: dict[str, tuple[_NewWard, ...]]
     old_wards: dict[str, tuple[_OldWard, ...]]
     old_districts: dict[str, frozenset[str]]
+    # Folded key → accent signatures of every spelling (new and old units, every level), so that
+    # accented running text can be told apart from a name that only folds the same way.
+    spellings: dict[str, frozenset[tuple[tuple[str, str], ...]]]
 
 
 def _national_path() -> Path | None:
@@ -384,7 +403,15 @@ def _national() -> _National | None:
     for info in data["province_names"].values():
         unit, short = _split_admin(info["name"])
         province_display[_short_key(info["name"])] = _display(unit, short, "tỉnh")
+    spellings: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+
+    def spell(name: str, key: str) -> None:
+        spellings.setdefault(key, set()).add(_accent_signature(name))
+
+    for info in data["province_names"].values():
+        spell(_split_admin(info["name"])[1], _short_key(info["name"]))
     for old_id, info in data["old_province_names"].items():
+        spell(_split_admin(info["name"])[1], _short_key(info["name"]))
         new_info = data["province_names"][data["province_mapping"][old_id]]
         new_key = _short_key(new_info["name"])
         written = _short_key(info["name"])
@@ -394,8 +421,9 @@ def _national() -> _National | None:
         provinces.setdefault(new_key, _Province(display, new_key, new_key))
     hcm = provinces.get("ho chi minh")
     if hcm is not None:
-        for alias in ("hcm", "tphcm", "sai gon"):
+        for alias, spelled in (("hcm", "HCM"), ("tphcm", "TPHCM"), ("sai gon", "Sài Gòn")):
             provinces[alias] = hcm
+            spell(spelled, alias)
     new_wards: dict[str, set[_NewWard]] = {}
     old_wards: dict[str, list[_OldWard]] = {}
     old_districts: dict[str, set[str]] = {}
@@ -406,8 +434,11 @@ def _national() -> _National | None:
             _display(new_unit, new_name, "xã"), new_unit.folded if new_unit else "", new_province
         )
         new_wards.setdefault(_name_key(_folded_words(new_name)), set()).add(ward)
+        spell(new_name, _name_key(_folded_words(new_name)))
         old_unit, old_name = _split_admin(row["old_ward"])
         district_key = _short_key(row["old_district"])
+        spell(old_name, _name_key(_folded_words(old_name)))
+        spell(_split_admin(row["old_district"])[1], district_key)
         old_province = _short_key(row["old_province"])
         old_wards.setdefault(_name_key(_folded_words(old_name)), []).append(
             _OldWard(
@@ -426,6 +457,7 @@ def _national() -> _National | None:
         {k: tuple(sorted(v, key=lambda w: w.display)) for k, v in new_wards.items()},
         {k: tuple(v) for k, v in old_wards.items()},
         {k: frozenset(v) for k, v in old_districts.items()},
+        {k: frozenset(v) for k, v in spellings.items()},
     )
 
 
@@ -654,6 +686,29 @@ def _known_district(gaz: Gazetteer, nat: _National | None, key: str) -> bool:
     return key in gaz._districts or (nat is not None and key in nat.old_districts)
 
 
+_NUMBERED_UNITS = frozenset(("phuong", "quan"))
+
+
+def _spelled_as_known(
+    gaz: Gazetteer, nat: _National | None, kind: str, key: str, written: str
+) -> bool:
+    """Return True when a name written with accents is a known spelling of the unit ``key``."""
+    signature = _accent_signature(written)
+    if kind == _COMMUNE:
+        local = {_split_admin(ref.commune)[1] for ref in gaz._communes.get(key, ())}
+    elif kind == _DISTRICT:
+        local = {
+            _split_admin(v.former_district)[1]
+            for v in gaz.villages
+            if v.district_key == key and v.former_district
+        }
+    else:
+        local = {_split_admin(v.province)[1] for v in gaz.villages if v.province_key == key}
+    if any(_accent_signature(name) == signature for name in local):
+        return True
+    return nat is not None and signature in nat.spellings.get(key, frozenset())
+
+
 def _classify_city(unit: _Unit, key: str, nat: _National | None) -> str:
     # "thành phố Đông Hà" was a district-level city; "thành phố Huế" is a province.
     if unit.kind == _PROVINCE and unit.folded in ("thanh pho", "tp") and nat is not None:
@@ -663,9 +718,17 @@ def _classify_city(unit: _Unit, key: str, nat: _National | None) -> str:
 
 
 def _piece_mentions(
-    piece: str, gaz: Gazetteer, nat: _National | None, province_hint: bool
+    piece: str,
+    gaz: Gazetteer,
+    nat: _National | None,
+    province_hint: bool,
+    national_units: bool = True,
 ) -> list[_Mention]:
-    """Return the mentions in one comma-separated piece of an address."""
+    """Return the mentions in one comma-separated piece of an address.
+
+    ``national_units`` False keeps bare names (without a unit word) to the local gazetteer and
+    provinces: a name found in running text is no commune just because one somewhere bears it.
+    """
     raw = _ABBREV_GLUE.sub(r"\1 ", piece).split()
     folded = [_strip_word(fold_diacritics(w)) for w in raw]
     mentions: list[_Mention] = []
@@ -698,7 +761,9 @@ def _piece_mentions(
             kind = _classify_city(unit, key, nat)
             mentions.append(_Mention(kind, unit, key, written))
             continue
-        mentions.append(_bare_mention(key, written, words, gaz, nat, province_hint))
+        mentions.append(
+            _bare_mention(key, written, words, gaz, nat, province_hint, national_units)
+        )
     return mentions
 
 
@@ -709,6 +774,7 @@ def _bare_mention(
     gaz: Gazetteer,
     nat: _National | None,
     province_hint: bool,
+    national_units: bool = True,
 ) -> _Mention:
     """Return what a piece without a unit word is: a province, village, commune or district."""
     is_province = nat is not None and key in nat.provinces
@@ -722,6 +788,8 @@ def _bare_mention(
         return _Mention(_DISTRICT, None, key, written, True)
     if is_province:
         return _Mention(_PROVINCE, None, key, written, True)
+    if not national_units:
+        nat = None  # below the province, only the local gazetteer may name a bare unit
     if nat is not None and key in nat.new_wards:
         return _Mention(_COMMUNE, None, key, written, True)
     if nat is not None and key in nat.old_districts:
@@ -768,6 +836,8 @@ def _text_mentions(
     # Case and diacritics of the written words are only usable when tokens line up.
     written = written_tokens if aligned else None
     accented = not text.isascii()
+    # In text that uses capitals at all, a unit's name must be capitalised: "xã bố trí" is a verb.
+    cased = any(c.isupper() for c in text)
     bare_first = gaz._bare_first
     found: dict[str, _Mention] = {}
     fallback: dict[str, _Mention] = {}
@@ -783,7 +853,9 @@ def _text_mentions(
                 unit, width = unit_found
                 # With diacritics, "tình" or "bạn" must not pass for "tỉnh" or "bản".
                 if not (accented and aligned) or written_tokens[i].lower() == unit.head:
-                    mention = _unit_mention(tokens, written, i + width, unit, gaz, nat, accented)
+                    mention = _unit_mention(
+                        tokens, written, i + width, unit, gaz, nat, accented, cased
+                    )
                     if mention is not None:
                         target = found if mention.confirmed else fallback
                         target.setdefault(mention.kind, mention)
@@ -826,11 +898,25 @@ def _unit_mention(
     gaz: Gazetteer,
     nat: _National | None,
     accented: bool,
+    cased: bool = False,
 ) -> _Mention | None:
-    """Return the place named after a unit word in running text, longest known name first."""
+    """Return the place named after a unit word in running text, longest known name first.
+
+    Above the village, running text only names a unit through a unit word followed by a name
+    written like one: capitalised (when the text uses capitals), with the accents of a known
+    spelling (when the text has accents), and a number only after "phường" or "quận", the only
+    units ever numbered ("xã 2 lần" counts visits).
+    """
     words, raw = _name_words(tokens, written, start)
     if not words:
         return None
+    admin = unit.kind != _VILLAGE
+    if admin:
+        first = raw[0]
+        if first.isdecimal() and unit.folded not in _NUMBERED_UNITS:
+            return None
+        if written is not None and cased and not first.isdecimal() and not first[:1].isupper():
+            return None
     # Without diacritics "quan", "xa", "tinh", "ban" are mostly ordinary words ("quan tâm"):
     # after them only a name of two or more words, or written digits, is trusted.
     trusted = unit.strong or accented
@@ -850,6 +936,12 @@ def _unit_mention(
             known = _known_district(gaz, nat, key)
         else:
             known = nat is not None and key in nat.provinces
+        if known and admin and accented and written is not None and not _is_number_key(key):
+            spelled = " ".join(raw[:size])
+            # A capitalised name typed without any accent is taken as folded ("xã Vinh Giang").
+            known = _spelled_as_known(gaz, nat, kind, key, spelled) or (
+                spelled.isascii() and spelled[:1].isupper()
+            )
         if known:
             return _Mention(kind, unit, key, " ".join(raw[:size]), True)
     # Not in any gazetteer: keep capitalised names (or a number) after a trusted unit word.
@@ -914,7 +1006,8 @@ def _ner_mentions(text: str, gaz: Gazetteer, nat: _National | None) -> dict[str,
     for span in spans:
         if not span:
             continue
-        for mention in _piece_mentions(" ".join(span), gaz, nat, province_hint=False):
+        pieces = _piece_mentions(" ".join(span), gaz, nat, False, national_units=False)
+        for mention in pieces:
             # NER names a location but not which level: keep only what a gazetteer confirms.
             if mention.confirmed or (mention.unit is not None and mention.kind != "street"):
                 found.setdefault(mention.kind, mention)
@@ -925,10 +1018,40 @@ def _ner_mentions(text: str, gaz: Gazetteer, nat: _National | None) -> dict[str,
 # --------------------------------------------------------------------------- resolution
 
 
+def _distinct(hits: Iterable[GazetteerVillage]) -> int:
+    return len({(v.village, v.commune, v.province) for v in hits})
+
+
+def _filter_hits(
+    hits: Sequence[GazetteerVillage],
+    commune_key: str,
+    province_text: str | None,
+    province_keys: set[str],
+    district: str,
+) -> list[GazetteerVillage]:
+    """Return the gazetteer villages that fit the commune, province and district found."""
+    kept = list(hits)
+    if commune_key:
+        kept = [v for v in kept if v.commune_key == commune_key]
+    if province_text is not None:
+        allowed = province_keys | {_short_key(province_text)}
+        kept = [v for v in kept if v.province_key in allowed]
+    if district:
+        kept = [v for v in kept if v.district_key in ("", district)]
+    return kept
+
+
 def _resolve(
-    mentions: Mapping[str, _Mention], gaz: Gazetteer, nat: _National | None
+    mentions: Mapping[str, _Mention],
+    gaz: Gazetteer,
+    nat: _National | None,
+    from_text: bool = False,
 ) -> tuple[str | None, str | None, str | None, bool]:
-    """Return (village, commune, province) displays and whether every level was confirmed."""
+    """Return (village, commune, province) displays and whether every level was confirmed.
+
+    ``from_text`` marks mentions read from running text, where a gazetteer village outranks a
+    commune name that no gazetteer confirms or that only the national data knows.
+    """
     village_m = mentions.get(_VILLAGE)
     commune_m = mentions.get(_COMMUNE)
     district_m = mentions.get(_DISTRICT)
@@ -959,6 +1082,7 @@ def _resolve(
     commune_text: str | None = None
     commune_key = ""
     confirmed = True
+    commune_local = False  # the commune was confirmed by the local gazetteer
     if commune_m is not None:
         local = list(gaz._communes.get(commune_m.key, ()))
         if province_keys:
@@ -966,6 +1090,7 @@ def _resolve(
         if district:
             local = _narrow(local, lambda c: c.district_key == district)
         picked = _single((c.commune, c.province) for c in local)
+        commune_local = picked is not None
         if picked is None and nat is not None:
             unit = commune_m.unit.folded if commune_m.unit and not commune_m.unit.abbrev else ""
             picked = _national_commune(nat, commune_m.key, unit, province, district)
@@ -979,19 +1104,23 @@ def _resolve(
 
     village_text: str | None = None
     if village_m is not None:
-        hits = list(_village_hits(gaz, village_m.key, village_m.unit))
-        if commune_key:
-            hits = [v for v in hits if v.commune_key == commune_key]
-        if province_text is not None:
-            folded_province = _short_key(province_text)
-            hits = [v for v in hits if v.province_key in province_keys | {folded_province}]
-        if district:
-            hits = [v for v in hits if v.district_key in ("", district)]
-        if len({(v.village, v.commune, v.province) for v in hits}) == 1:
+        local_hits = list(_village_hits(gaz, village_m.key, village_m.unit))
+        if from_text and commune_m is not None and not confirmed and local_hits:
+            # An unconfirmed commune name in text does not move a gazetteer village: the
+            # village keeps its gazetteer commune when it is the only one it can be.
+            own = _filter_hits(local_hits, "", province_text, province_keys, district)
+            if _distinct(own) == 1:
+                commune_text, commune_key = None, ""
+        hits = _filter_hits(local_hits, commune_key, province_text, province_keys, district)
+        if _distinct(hits) == 1:
             hit = hits[0]
             village_text = hit.village
             commune_text = commune_text or hit.commune
             province_text = province_text or hit.province
+        elif from_text and commune_key and not commune_local and local_hits:
+            # A commune known only nationally is not paired with a village that the local
+            # gazetteer puts in another commune: "thôn 12, xã Kim Bôi" would be a made-up place.
+            confirmed = False
         else:
             village_text = _display(village_m.unit, _title(village_m.written))
             confirmed = False
@@ -1032,7 +1161,7 @@ def resolve_place(
                 source = "ner"
     if not mentions:
         return PlaceMatch(UNKNOWN_AREA, None, None, None, PlaceStatus.NOT_FOUND, "none")
-    village, commune, province, confirmed = _resolve(mentions, gaz, nat)
+    village, commune, province, confirmed = _resolve(mentions, gaz, nat, source != "metadata")
     parts = [p for p in (village, commune, province) if p]
     if not parts:
         return PlaceMatch(UNKNOWN_AREA, None, None, None, PlaceStatus.NOT_FOUND, source)

@@ -117,7 +117,13 @@ def create_db_engine(url: str) -> Engine:
     """Return an engine for the URL; SQLite gets WAL mode and foreign keys on every connection."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = sa.create_engine(url, future=True)
+    try:
+        engine = sa.create_engine(url, future=True)
+    except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as error:
+        raise StoreError(
+            f"địa chỉ cơ sở dữ liệu '{url.split('@')[-1]}' không dùng được: chỉ hỗ trợ "
+            "sqlite:///tệp.db hoặc postgresql://người-dùng:mật-khẩu@máy/tên-csdl"
+        ) from error
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")

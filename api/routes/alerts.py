@@ -188,14 +188,14 @@ def _act(action: Any, engine: Any, alert_id: int, body: AlertActionIn, principal
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic, summary="Xác nhận đã nắm")
-def acknowledge(alert_id: RecordId, body: AlertActionIn, engine: EngineDep, principal: Officer
-                ) -> AlertPublic:
+def acknowledge(alert_id: RecordId, engine: EngineDep, principal: Officer,
+                body: AlertActionIn | None = None) -> AlertPublic:
     """Mark an alert as taken in hand by the caller."""
-    return _act(ack_alert, engine, alert_id, body, principal)
+    return _act(ack_alert, engine, alert_id, body or AlertActionIn(), principal)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic, summary="Đã giải quyết")
-def resolve(alert_id: RecordId, body: AlertActionIn, engine: EngineDep, principal: Officer
-            ) -> AlertPublic:
+def resolve(alert_id: RecordId, engine: EngineDep, principal: Officer,
+            body: AlertActionIn | None = None) -> AlertPublic:
     """Mark an alert as resolved by the caller; its episode stays silent unless it grows."""
-    return _act(resolve_alert, engine, alert_id, body, principal)
+    return _act(resolve_alert, engine, alert_id, body or AlertActionIn(), principal)

@@ -23,10 +23,12 @@ from api.schemas import (
     QuarantinePublic,
 )
 from api.security import Analyst, Officer, Principal, audit_records, check_area, petition_for
+from pipeline.extract import SIGNALS
 from pipeline.ingest import Ingestor
-from pipeline.records import QuarantineRow, Record
+from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
+from pipeline.taxonomy import OTHER, default_taxonomy
 
 router = APIRouter(prefix="/petitions", tags=["petitions"])
 logger = logging.getLogger("tamtu.api")
@@ -48,7 +50,7 @@ def create_petitions(
     settings: SettingsDep,
     classifier: ClassifierDep,
     gazetteer: GazetteerDep,
-    _principal: Officer,
+    principal: Officer,
     background: BackgroundTasks,
 ) -> IngestResultPublic:
     """Store petitions with the same validation, de-duplication and quarantine as file ingest."""
@@ -57,6 +59,11 @@ def create_petitions(
         raise HTTPException(422, "Lô đơn trống")
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"Mỗi lần gửi tối đa {MAX_BATCH} đơn")
+    outside = [i for i, item in enumerate(items)
+               if item.area and not principal.may_see_area(item.area)]
+    if outside:
+        raise HTTPException(403, "Có đơn ngoài địa bàn phụ trách (vị trí "
+                            + ", ".join(str(i) for i in outside[:10]) + ")")
     source = f"api:{uuid4().hex}"
     ingestor = Ingestor()
     records: list[Record | QuarantineRow] = [
@@ -94,6 +101,12 @@ def _filters(
 ) -> PetitionFilter:
     if start and end and start > end:
         raise HTTPException(422, "Ngày 'from' phải trước ngày 'to'")
+    topics = (*default_taxonomy().codes, OTHER)
+    for name, value, allowed in (("topic", topic, topics), ("source_type", source_type,
+                                 SOURCE_TYPES), ("signal", signal, SIGNALS)):
+        if value is not None and value not in allowed:
+            raise HTTPException(422, f"{name} '{value}' không có; chọn một trong: "
+                                + ", ".join(allowed))
     check_area(principal, area)
     return PetitionFilter(topic=topic, area=area, start=start, end=end,
                           source_type=source_type, signal=signal, q=q,

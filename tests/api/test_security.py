@@ -238,7 +238,11 @@ def test_cli_users_and_tokens(settings: Settings, monkeypatch: pytest.MonkeyPatc
             token_id = re.search(r"│ (\d+)\s+│ lan", line).group(1)  # type: ignore[union-attr]
             assert runner.invoke(cli_app, ["tokens", "revoke", token_id]).exit_code == 0
             assert client.get("/api/v1/auth/me").status_code == 401
+        ghost = runner.invoke(cli_app, ["alerts", "ack", "1", "--user", "khong-co-ai"])
+        assert ghost.exit_code == 2 and "khong-co-ai" in ghost.output
         logged = runner.invoke(cli_app, ["audit", "--json"])
         assert logged.exit_code == 0 and token not in logged.output
+        assert "users add lan --role officer" in logged.output
+        assert "tokens revoke" in logged.output
     finally:
         get_settings.cache_clear()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from pipeline.ingest import Ingestor
 from pipeline.minutes import looks_like_minutes, split_minutes
 from pipeline.records import Record
@@ -66,3 +68,81 @@ def test_docx_minutes_become_one_record_per_statement(tmp_path: Path) -> None:
     assert [r.is_response for r in records if isinstance(r, Record)] == [
         False, False, False, True, True,
     ]
+
+
+PROSE_MINUTES = """BIÊN BẢN
+Hội nghị tiếp xúc cử tri
+Hôm nay, vào lúc 8 giờ 00 ngày 14/6/2025, tại Nhà văn hóa thôn Tùng Luật, xã Vĩnh Giang, \
+tỉnh Quảng Trị, Thường trực HĐND xã tổ chức hội nghị tiếp xúc cử tri.
+1. Ông Nguyễn Văn Hòa (thôn Tùng Luật): đề nghị sửa đoạn đường bị sạt lở.
+Nước mưa chảy tràn vào nhà dân.
+2. Bà Lê Thị Lan: hỏi về chế độ cho người có công.
+Hội nghị kết thúc lúc 11 giờ cùng ngày.
+Biên bản được lập thành 03 bản có giá trị như nhau.
+THƯ KÝ
+(Đã ký)
+Trần Thị Mai
+CHỦ TỌA
+(Đã ký)
+Hoàng Văn Nam
+"""
+
+
+@pytest.mark.parametrize(
+    ("opening", "expected"),
+    [
+        (
+            "Hôm nay, vào lúc 8 giờ 00 ngày 14/6/2025, tại Nhà văn hóa thôn Tùng Luật, "
+            "xã Vĩnh Giang, tỉnh Quảng Trị, Thường trực HĐND xã tổ chức hội nghị.",
+            "Nhà văn hóa thôn Tùng Luật, xã Vĩnh Giang, tỉnh Quảng Trị",
+        ),
+        (
+            "Vào hồi 14 giờ ngày 2/7/2025 tại hội trường UBND xã Vĩnh Giang. Có mặt 60 cử tri.",
+            "hội trường UBND xã Vĩnh Giang",
+        ),
+        (
+            "Hôm nay tại trụ sở UBND phường Nam Đông Hà, TP. Đông Hà; đã diễn ra buổi đối thoại.",
+            "trụ sở UBND phường Nam Đông Hà, TP. Đông Hà",
+        ),
+        # "hiện tại" is no place, and a "tại" after the first speaker is not the meeting's place.
+        ("Hiện tại chưa có thông tin.\nÔng Lê Văn Ba: tôi ở tại thôn Rào.", None),
+    ],
+)
+def test_place_written_in_the_opening_prose(opening: str, expected: str | None) -> None:
+    text = f"BIÊN BẢN\n{opening}\nÔng Lê Văn Tư: đề nghị sửa đường.\n"
+    assert split_minutes(text).place == expected
+
+
+def test_label_place_is_preferred_over_prose() -> None:
+    text = "Hôm nay tại hội trường xã.\nĐịa điểm: Nhà văn hóa thôn Tân Mỹ\nÔng A: ý kiến.\n"
+    assert split_minutes(text).place == "Nhà văn hóa thôn Tân Mỹ"
+
+
+def test_closing_lines_end_the_last_statement() -> None:
+    minutes = split_minutes(PROSE_MINUTES)
+    assert minutes.place == "Nhà văn hóa thôn Tùng Luật, xã Vĩnh Giang, tỉnh Quảng Trị"
+    assert [s.speaker for s in minutes.statements] == ["Ông Nguyễn Văn Hòa", "Bà Lê Thị Lan"]
+    assert minutes.statements[0].text.endswith("Nước mưa chảy tràn vào nhà dân.")
+    assert minutes.statements[1].text == "hỏi về chế độ cho người có công."
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Hội nghị kết thúc lúc 11 giờ cùng ngày.",
+        "Cuộc họp kết thúc vào hồi 10 giờ 30 phút.",
+        "Biên bản được lập thành 02 bản, mỗi bên giữ 01 bản.",
+        "Biên bản này đã được thông qua trước hội nghị.",
+        "THƯ KÝ",
+        "Chủ tọa",
+        "CHỦ TOẠ HỘI NGHỊ",
+        "(Đã ký)",
+        "(Ký, ghi rõ họ tên)",
+        "Người ghi biên bản:",
+    ],
+)
+def test_each_closing_line_stops_the_statement(closing: str) -> None:
+    opening = "BIÊN BẢN\nBà Lê Thị Lan: đề nghị làm rõ.\nCòn nhiều hộ khó khăn.\n"
+    text = f"{opening}{closing}\nLê Văn Ba\n"
+    statement = split_minutes(text).statements[-1]
+    assert statement.text == "đề nghị làm rõ.\nCòn nhiều hộ khó khăn."
