@@ -375,6 +375,8 @@ def classify(
     if classifier is None:
         fail("chưa có mô hình mặc định; dùng --model hoặc chạy lệnh train", 2)
     if text is not None:
+        if not normalize_text(text).text:
+            fail("văn bản trống: không có gì để phân loại", 2)
         (prediction,) = classifier.predict_batch([normalize_text(text).text])
         from pipeline.taxonomy import topic_names
 

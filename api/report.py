@@ -324,6 +324,8 @@ class _Writer:
 
         self.Pt = Pt
         self.doc = Document()
+        self.doc.core_properties.author = "Tâm tư"
+        self.doc.core_properties.comments = ""
         section = self.doc.sections[0]
         section.page_height, section.page_width = Cm(29.7), Cm(21.0)
         section.top_margin, section.bottom_margin = Cm(2), Cm(2)

@@ -7,11 +7,12 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from pipeline.ingest import HEADER_ALIASES, fold_header
 from pipeline.normalize import decode_bytes, normalize_text
 from pipeline.run import TopicClassifier
 
@@ -65,15 +66,26 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
                 yield number, obj, ""
         elif suffix in (".csv", ".tsv"):
             reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
-            if "text" not in (reader.fieldnames or []):
+            column = text_column(reader.fieldnames or [])
+            if column is None:
                 raise StreamError(
-                    f"tệp '{path.name}' không có cột 'text'; các cột: "
+                    f"tệp '{path.name}' không có cột nội dung ('text', 'Nội dung'…); các cột: "
                     f"{', '.join(reader.fieldnames or []) or '(trống)'}"
                 )
             for number, row in enumerate(reader, start=2):
-                yield number, dict(row), ""
+                yield number, {**row, "text": row[column]} if column != "text" else dict(row), ""
         else:
             raise StreamError(f"chỉ đọc được .jsonl hoặc .csv, không đọc được '{path.suffix}'")
+
+
+def text_column(names: Sequence[str]) -> str | None:
+    """Return the column holding the text: "text", or a header offices use ("Nội dung"…)."""
+    if "text" in names:
+        return "text"
+    for name in names:
+        if fold_header(name) in HEADER_ALIASES["text"]:
+            return name
+    return None
 
 
 def classify_stream(

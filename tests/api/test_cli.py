@@ -119,3 +119,15 @@ def test_every_command_is_documented_in_the_readme() -> None:
     assert len(commands) > 10
     undocumented = [c for c in commands if not re.search(rf"tamtu {c}\b", readme)]
     assert undocumented == []
+
+
+def test_classify_reads_a_csv_with_a_vietnamese_text_column(env: Path) -> None:
+    (env / "don.csv").write_text("Số đơn,Nội dung\n1,Cống thoát nước thôn 3 bị tắc\n",
+                                 encoding="utf-8")
+    out = env / "kq.jsonl"
+    result = runner.invoke(app, ["classify", "--input", str(env / "don.csv"), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = (json.loads(line) for line in out.read_text(encoding="utf-8").splitlines())
+    assert row["Số đơn"] == "1" and "infrastructure" in row["topics"]
+    empty = runner.invoke(app, ["classify", "  "])
+    assert empty.exit_code == 2 and "trống" in empty.output
