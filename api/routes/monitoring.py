@@ -53,13 +53,7 @@ def hotspots(
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> dict[str, Any]:
     """Return hot spots, most severe first, each with its explanation and petition ids."""
-    day = as_of or default_as_of(store)
-    try:
-        spots = hotspots_on(store, day, window_days=window_days)
-    except HotspotError as error:
-        raise HTTPException(422, str(error)) from error
-    data = _visible(principal, spots)
-    return {"as_of": day.isoformat(), "data": data, "count": len(data)}
+    return _detected(store, principal, as_of, window_days, hotspots_on)
 
 
 @router.get("/emerging", summary="Vấn đề mới nổi: chiến dịch đơn giống nhau, cụm từ bùng phát")
@@ -70,12 +64,17 @@ def emerging(
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> dict[str, Any]:
     """Return emerging issues with explanation, evidence terms and petition ids."""
+    return _detected(store, principal, as_of, window_days, emerging_on)
+
+
+def _detected(store: Any, principal: Principal, as_of: date | None, window_days: int,
+              detect: Any) -> dict[str, Any]:
     day = as_of or default_as_of(store)
     try:
-        issues = emerging_on(store, day, window_days=window_days)
+        items = detect(store, day, window_days=window_days)
     except HotspotError as error:
         raise HTTPException(422, str(error)) from error
-    data = _visible(principal, issues)
+    data = _visible(principal, items)
     return {"as_of": day.isoformat(), "data": data, "count": len(data)}
 
 
