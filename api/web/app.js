@@ -388,12 +388,27 @@ function fillList(list, items, render, empty) {
   busy(list, false);
 }
 
+// Hot spots and emerging issues can be replayed for any past day: detection is a pure function
+// of the stored petitions and the date.
+function setAsOf(value) {
+  state.asOf = value || null;
+  loadToday();
+  loadEmerging();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const input = $("as-of-input");
+  if (!input) return;
+  input.addEventListener("change", () => setAsOf(input.value));
+  $("as-of-latest").addEventListener("click", () => { input.value = ""; setAsOf(null); });
+});
+
 async function loadToday() {
   loadAlerts();
   const list = $("hotspot-list");
   busy(list, true);
   try {
-    const result = await api("/hotspots");
+    const result = await api(`/hotspots${query({ as_of: state.asOf })}`);
     $("as-of").textContent = `(dữ liệu đến ngày ${fmtDate(result.as_of)})`;
     fillList(list, [...result.data].sort(bySeverity), hotspotItem, "Không có điểm nóng nào.");
   } catch (error) {
@@ -416,7 +431,7 @@ async function loadEmerging() {
   const list = $("emerging-list");
   busy(list, true);
   try {
-    const result = await api("/emerging");
+    const result = await api(`/emerging${query({ as_of: state.asOf })}`);
     fillList(list, [...result.data].sort(bySeverity), (issue) => el("li", { class: `item sev-${issue.severity}` },
       el("h4", {}, severityBadge(issue.severity), " ", issue.label, " — ", issue.area),
       el("p", { class: "explanation" }, issue.explanation),

@@ -349,3 +349,17 @@ def test_api_docs_page_renders_from_this_server(page: Any, site: Site) -> None:
                            timeout=10000)
     assert "GET /api/v1/hotspots" in " ".join(
         page.locator(".api-op h3").all_inner_texts()).replace("\n", " ").replace("  ", " ")
+
+
+def test_past_day_can_be_replayed(page: Any, site: Site) -> None:
+    sign_in(page, site, site.admin_token)
+    page.locator("#hotspot-list li.hotspot", has_text=SPIKE_VILLAGE).first.wait_for()
+    with page.expect_response(lambda r: "/api/v1/hotspots?as_of=2025-06-01" in r.url):
+        page.get_by_label("Xem lại tình hình tại ngày").fill("2025-06-01")
+    page.wait_for_function(
+        "() => document.querySelector('#as-of').textContent.includes('01/06/2025')",
+        timeout=10000)
+    assert page.locator("#hotspot-list li.hotspot", has_text=SPIKE_VILLAGE).count() == 0
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/hotspots")):
+        page.get_by_role("button", name="Dữ liệu mới nhất").click()
+    page.locator("#hotspot-list li.hotspot", has_text=SPIKE_VILLAGE).first.wait_for()
