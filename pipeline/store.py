@@ -335,12 +335,15 @@ class PetitionFilter:
     signal: str | None = None
     q: str | None = None
     areas_allowed: tuple[str, ...] | None = None
+    ids: tuple[int, ...] | None = None
     include_responses: bool = False
 
 
 def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
     if not filters.include_responses:
         query = query.where(petitions.c.is_response.is_(False))
+    if filters.ids is not None:
+        query = query.where(petitions.c.id.in_(list(filters.ids)))
     if filters.topic:
         query = query.where(petitions.c.id.in_(
             sa.select(petition_topics.c.petition_id).where(petition_topics.c.topic == filters.topic)

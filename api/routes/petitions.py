@@ -35,6 +35,7 @@ logger = logging.getLogger("tamtu.api")
 
 MAX_BATCH = 5000
 MAX_PAGE = 200
+MAX_IDS = 1000
 CSV_FIELDS = (
     "id", "received_at", "area", "village", "commune", "province", "source_type", "topics",
     "signals", "text", "area_raw", "external_id", "sender_name", "sender_contact", "channel",
@@ -98,6 +99,7 @@ def _alerts_after_ingest(settings: Any, store: Any) -> None:
 def _filters(
     principal: Principal, topic: str | None, area: str | None, start: date | None,
     end: date | None, source_type: str | None, signal: str | None, q: str | None,
+    ids: str | None = None,
 ) -> PetitionFilter:
     if start and end and start > end:
         raise HTTPException(422, "Ngày 'from' phải trước ngày 'to'")
@@ -108,9 +110,12 @@ def _filters(
             raise HTTPException(422, f"{name} '{value}' không có; chọn một trong: "
                                 + ", ".join(allowed))
     check_area(principal, area)
+    id_list = tuple(int(x) for x in ids.split(",")) if ids else None
+    if id_list is not None and len(id_list) > MAX_IDS:
+        raise HTTPException(422, f"Tối đa {MAX_IDS} số hiệu đơn mỗi lần")
     return PetitionFilter(topic=topic, area=area, start=start, end=end,
                           source_type=source_type, signal=signal, q=q,
-                          areas_allowed=principal.areas)
+                          areas_allowed=principal.areas, ids=id_list)
 
 
 @router.get("", response_model=PetitionsPublic, summary="Danh sách đơn, lọc và phân trang",
@@ -126,12 +131,14 @@ def read_petitions(
     source_type: Annotated[str | None, Query(max_length=40)] = None,
     signal: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Tìm trong nội dung")] = None,
+    ids: Annotated[str | None, Query(max_length=12_000, pattern=r"^\d{1,10}(,\d{1,10})*$",
+                                     description="Số hiệu đơn, ngăn bằng dấu phẩy")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
 ) -> Any:
     """Return a page of petitions (newest first), or every matching petition as CSV."""
-    filters = _filters(principal, topic, area, start, end, source_type, signal, q)
+    filters = _filters(principal, topic, area, start, end, source_type, signal, q, ids)
     if format == "csv":
         return StreamingResponse(
             _csv_rows(engine, filters, principal, request), media_type="text/csv; charset=utf-8",

@@ -300,11 +300,11 @@ async function loadTaxonomy() {
 }
 
 // ------------------------------------------------------------------ hot spots and alerts
-function petitionLink(area, topic, start, end) {
+function petitionLink(area, topic, start, end, ids) {
   // The petition list matches areas by substring: the village part alone finds the petitions
   // whose stored address adds a landmark between village and commune.
   const place = String(area || "").split(",")[0].trim();
-  const filters = { area: place, topic, from: start, to: end };
+  const filters = { area: place, topic, from: start, to: end, ids: (ids || []).join(",") };
   if (!atLeast("analyst")) return null;
   return el("a", {
     href: `#petitions`,
@@ -322,7 +322,8 @@ function openPetitions(filters) {
   for (const [key, value] of Object.entries(filters)) {
     if (form.elements[key]) form.elements[key].value = value || "";
   }
-  state.petitionFilters = formValues(form);
+  // The exact petitions behind a hot spot: its ids, kept until the form is used again.
+  state.petitionFilters = { ...formValues(form), ids: filters.ids || "" };
   state.petitionOffset = 0;
   loadPetitions().then(() => {
     $("petitions").scrollIntoView();
@@ -346,7 +347,8 @@ function hotspotItem(spot) {
       `${HOTSPOT_KINDS[spot.kind] || spot.kind} · ${fmt(spot.count)} đơn từ ${fmtDate(spot.window_start)} `
       + `đến ${fmtDate(spot.window_end)} · mức bình thường ${decimalFormat.format(spot.expected)}`
       + (signals ? ` · ${signals}` : "")),
-    el("div", { class: "links" }, petitionLink(spot.area, spot.topic, spot.window_start, spot.window_end)));
+    el("div", { class: "links" }, petitionLink(spot.area, spot.topic, spot.window_start, spot.window_end,
+      spot.petition_ids)));
 }
 
 function alertItem(alert) {
@@ -363,7 +365,8 @@ function alertItem(alert) {
     el("p", { class: "meta" }, `${fmt(alert.count)} đơn từ ${fmtDate(alert.window_start)} đến `
       + `${fmtDate(alert.window_end)} · mở lúc ${fmtDate(alert.opened_at)}`),
     el("div", { class: "links" },
-      petitionLink(alert.area, alert.topic, alert.window_start, alert.window_end), ack));
+      petitionLink(alert.area, alert.topic, alert.window_start, alert.window_end,
+        alert.petition_ids), ack));
 }
 
 async function acknowledge(alert, button) {

@@ -62,6 +62,10 @@ def test_list_filters_and_csv_export(client: TestClient) -> None:
     ]
     searched = client.get("/api/v1/petitions", params={"q": "sổ đỏ"}).json()
     assert searched["count"] == 1
+    one_id = searched["data"][0]["id"]
+    exact = client.get("/api/v1/petitions", params={"ids": f"{one_id},999999"}).json()
+    assert [p["id"] for p in exact["data"]] == [one_id]
+    assert client.get("/api/v1/petitions", params={"ids": "1;2"}).status_code == 422
     dated = client.get("/api/v1/petitions", params={"from": "2025-06-04", "to": "2025-06-30"})
     assert dated.json()["count"] == 1
     export = client.get("/api/v1/petitions", params={"format": "csv"})

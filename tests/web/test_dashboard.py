@@ -225,7 +225,8 @@ def test_changing_a_filter_redraws_the_chart(page: Any, site: Site, control: str
 def test_hotspot_link_filters_petitions_and_csv_export_downloads(page: Any, site: Site) -> None:
     sign_in(page, site, site.admin_token)
     spot = page.locator("#hotspot-list li.hotspot", has_text=SPIKE_VILLAGE).first
-    with page.expect_response(lambda r: "/api/v1/petitions?" in r.url and "religion" in r.url):
+    with page.expect_response(lambda r: "/api/v1/petitions?" in r.url and "religion" in r.url
+                              and "ids=" in r.url):
         spot.get_by_role("link", name="Xem các đơn liên quan").click()
     assert page.locator("#pet-topic").input_value() == "religion"
     rows = page.locator("#pet-table tbody tr")
