@@ -17,7 +17,7 @@ from pipeline.config import Settings, get_settings
 from pipeline.extract import UNKNOWN_AREA
 from pipeline.ingest import Ingestor, MappingError, parse_mapping
 from pipeline.places import GazetteerError, load_gazetteer
-from pipeline.records import SOURCE_TYPES
+from pipeline.records import SOURCE_TYPE_NAMES, SOURCE_TYPES
 from pipeline.run import IngestReport, IngestRun
 from pipeline.store import PetitionStore, StoreError, create_db_engine, migrate
 
@@ -29,15 +29,6 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-
-SOURCE_TYPE_NAMES = {
-    "petition": "Đơn kiến nghị",
-    "complaint": "Đơn khiếu nại",
-    "denunciation": "Đơn tố cáo",
-    "feedback": "Phản ánh",
-    "minutes": "Biên bản tiếp xúc",
-    "social": "Mạng xã hội",
-}
 
 
 class UserError(Exception):
@@ -375,9 +366,10 @@ def classify(
     if classifier is None:
         fail("chưa có mô hình mặc định; dùng --model hoặc chạy lệnh train", 2)
     if text is not None:
-        if not normalize_text(text).text:
+        cleaned = normalize_text(text).text
+        if not cleaned:
             fail("văn bản trống: không có gì để phân loại", 2)
-        (prediction,) = classifier.predict_batch([normalize_text(text).text])
+        (prediction,) = classifier.predict_batch([cleaned])
         from pipeline.taxonomy import topic_names
 
         names = topic_names()

@@ -27,7 +27,6 @@ from typing import Any
 
 import pandas as pd
 
-from api.cli import SOURCE_TYPE_NAMES
 from api.monitoring import HISTORY_DAYS, WINDOW_DAYS, load_frame
 from pipeline.extract import SIGNALS, UNKNOWN_AREA
 from pipeline.hotspots import (
@@ -39,6 +38,7 @@ from pipeline.hotspots import (
     detect_hotspots,
     format_number,
 )
+from pipeline.records import SOURCE_TYPE_NAMES
 from pipeline.redact import find_pii, redact
 from pipeline.store import AlertStore, PetitionStore
 from pipeline.taxonomy import default_taxonomy, topic_names

@@ -15,6 +15,16 @@ SOURCE_TYPES: tuple[str, ...] = (
     "social",
 )
 
+# What a person sees for each source type (CLI tables, reports).
+SOURCE_TYPE_NAMES: dict[str, str] = {
+    "petition": "Đơn kiến nghị",
+    "complaint": "Đơn khiếu nại",
+    "denunciation": "Đơn tố cáo",
+    "feedback": "Phản ánh",
+    "minutes": "Biên bản tiếp xúc",
+    "social": "Mạng xã hội",
+}
+
 RECORD_FIELDS: tuple[str, ...] = (
     "text",
     "received_at",
