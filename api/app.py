@@ -70,7 +70,7 @@ WARM_UP_SECONDS = 60
 def _warm_up(engine: Any, stop: threading.Event) -> None:
     # Re-check every minute: after an ingest from the command line the cached results are stale
     # and the next dashboard visit would otherwise wait for a full detection run.
-    from api.monitoring import warm_up
+    from pipeline.monitor.engine import warm_up
     from pipeline.store import PetitionStore
 
     while not stop.is_set():

@@ -14,12 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipeline.config import Settings, get_settings
-from pipeline.extract import UNKNOWN_AREA
-from pipeline.ingest import Ingestor, MappingError, parse_mapping
-from pipeline.places import GazetteerError, load_gazetteer
+from pipeline.intake.readers import Ingestor, MappingError, parse_mapping
 from pipeline.records import SOURCE_TYPE_NAMES, SOURCE_TYPES
 from pipeline.run import IngestReport, IngestRun
 from pipeline.store import PetitionStore, StoreError, create_db_engine, migrate
+from pipeline.text.places import GazetteerError, load_gazetteer
+from pipeline.text.signals import UNKNOWN_AREA
 
 app = typer.Typer(
     help="Tâm tư: đọc đơn thư, phản ánh của Nhân dân; thống kê theo lĩnh vực và địa bàn.",
@@ -81,7 +81,7 @@ def audit_cli(store: PetitionStore, action: str, record_ids: list[int] | None = 
 def load_default_classifier(settings: Settings, model: Path | None = None):  # type: ignore[no-untyped-def]
     """Return the topic classifier, or None when no model artefact exists yet."""
     try:
-        from pipeline.classify import load_classifier
+        from pipeline.text.classify import load_classifier
     except ImportError:
         return None
     path = model or settings.model_path
@@ -161,7 +161,7 @@ def ingest(
 
 def _alerts_after_ingest(settings: Settings, store: PetitionStore) -> Any:
     # Stored petitions are safe whatever happens here: a failing alert step only warns.
-    from api.monitoring import run_alerts
+    from pipeline.monitor.engine import run_alerts
 
     try:
         return run_alerts(settings, store)
@@ -245,7 +245,7 @@ def train(
 
     from models.data import LabelledDataError, read_labelled
     from models.train import describe, train_classifier
-    from pipeline.classify import save_classifier
+    from pipeline.text.classify import save_classifier
 
     try:
         labelled = read_labelled(data, text_col=text_col, label_col=label_col, sep=sep)
@@ -289,7 +289,7 @@ def evaluate(
     """Đánh giá mô hình trên tệp có nhãn: độ chính xác, F1, từng nhãn, bảng nhầm lẫn."""
     from models.data import LabelledDataError, read_labelled
     from models.evaluate import label_metrics
-    from pipeline.classify import ModelLoadError
+    from pipeline.text.classify import ModelLoadError
 
     settings = get_settings()
     try:
@@ -352,9 +352,9 @@ def classify(
     model: Annotated[Path | None, typer.Option("--model", help="Tệp mô hình")] = None,
 ) -> None:
     """Phân loại một văn bản, hoặc cả tệp (--input) thành JSONL có topics, scores, signals."""
-    from pipeline.classify import ModelLoadError
-    from pipeline.normalize import normalize_text
-    from pipeline.stream import StreamError, classify_stream
+    from pipeline.intake.normalize import normalize_text
+    from pipeline.text.classify import ModelLoadError
+    from pipeline.text.stream import StreamError, classify_stream
 
     settings = get_settings()
     if (text is None) == (input_path is None):
@@ -454,8 +454,8 @@ def trends(
     as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
 ) -> None:
     """Số đơn theo kỳ (ngày, tuần, tháng) × địa bàn × lĩnh vực, so với kỳ trước và cùng kỳ."""
-    from api.monitoring import load_frame
-    from pipeline.trends import TrendsError, topic_trends
+    from pipeline.monitor.engine import load_frame
+    from pipeline.monitor.trends import TrendsError, topic_trends
 
     settings, store = settings_and_store()
     frame = load_frame(store, start=_parse_day(start), end=_parse_day(end))
@@ -507,8 +507,8 @@ def hotspots(
     as_json: Annotated[bool, typer.Option("--json", help="In danh sách JSON")] = False,
 ) -> None:
     """Điểm nóng (và vấn đề mới nổi) tại một ngày, kèm giải thích và số hiệu đơn."""
-    from api.monitoring import as_json as item_json
-    from api.monitoring import default_as_of, emerging_on, hotspots_on
+    from pipeline.monitor.engine import as_json as item_json
+    from pipeline.monitor.engine import default_as_of, emerging_on, hotspots_on
 
     settings, store = settings_and_store()
     day = _parse_day(as_of) or default_as_of(store)
@@ -569,7 +569,7 @@ def alerts_load_rules(
     path: Annotated[Path | None, typer.Argument(help="Tệp YAML quy tắc")] = None,
 ) -> None:
     """Nạp (thay) quy tắc cảnh báo từ tệp YAML vào cơ sở dữ liệu."""
-    from pipeline.alerts import RuleError, install_rules, load_rules_file
+    from pipeline.monitor.alerts import RuleError, install_rules, load_rules_file
     from pipeline.store import AlertStore
     from pipeline.taxonomy import default_taxonomy
 
@@ -594,7 +594,7 @@ def alerts_run(
     """Xét điểm nóng, mở/cập nhật cảnh báo và gửi những thông báo đến hạn."""
     import time
 
-    from api.monitoring import run_alerts
+    from pipeline.monitor.engine import run_alerts
 
     settings, store = settings_and_store()
     while True:
@@ -647,7 +647,7 @@ def alerts_ack(
     resolve: Annotated[bool, typer.Option("--resolve", help="Đánh dấu đã giải quyết")] = False,
 ) -> None:
     """Xác nhận đã nắm (hoặc đã giải quyết) một cảnh báo."""
-    from pipeline.alerts import AlertNotFound, AlertStateError, ack_alert, resolve_alert
+    from pipeline.monitor.alerts import AlertNotFound, AlertStateError, ack_alert, resolve_alert
     from pipeline.store import AlertStore, SecurityStore
 
     settings = get_settings()

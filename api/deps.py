@@ -30,7 +30,7 @@ def get_classifier(request: Request) -> Any:
     """Return the topic classifier, loaded on first use; 503 when no model exists."""
     state = request.app.state
     if getattr(state, "classifier", None) is None:
-        from pipeline.classify import ModelLoadError, load_classifier
+        from pipeline.text.classify import ModelLoadError, load_classifier
 
         settings: Settings = state.settings
         if not settings.model_path.exists():
@@ -44,7 +44,7 @@ def get_classifier(request: Request) -> Any:
 
 def get_gazetteer(request: Request) -> Any:
     """Return the local village gazetteer (re-read when its files change), or None."""
-    from pipeline.places import GazetteerError, load_gazetteer
+    from pipeline.text.places import GazetteerError, load_gazetteer
 
     directory = request.app.state.settings.gazetteer_dir
     if not directory.exists():

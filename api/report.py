@@ -27,22 +27,16 @@ from typing import Any
 
 import pandas as pd
 
-from api.monitoring import HISTORY_DAYS, WINDOW_DAYS, load_frame
-from pipeline.extract import SIGNALS, UNKNOWN_AREA
-from pipeline.hotspots import (
-    SEVERITIES,
-    SEVERITY_NAMES,
-    EmergingIssue,
-    Hotspot,
-    detect_emerging,
-    detect_hotspots,
-    format_number,
-)
+from pipeline.monitor.common import SEVERITIES, SEVERITY_NAMES, format_number
+from pipeline.monitor.emerging import EmergingIssue, detect_emerging
+from pipeline.monitor.engine import HISTORY_DAYS, WINDOW_DAYS, load_frame
+from pipeline.monitor.hotspots import Hotspot, detect_hotspots
+from pipeline.monitor.trends import area_labels, topic_trends
 from pipeline.records import SOURCE_TYPE_NAMES
-from pipeline.redact import find_pii, redact
 from pipeline.store import AlertStore, PetitionStore
 from pipeline.taxonomy import default_taxonomy, topic_names
-from pipeline.trends import area_labels, topic_trends
+from pipeline.text.redact import find_pii, redact
+from pipeline.text.signals import SIGNALS, UNKNOWN_AREA
 
 FONT = "Times New Roman"
 CHART_FONT = "DejaVu Sans"  # ships with matplotlib and has every Vietnamese glyph

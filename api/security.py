@@ -17,9 +17,9 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.normalize import fold_diacritics
-from pipeline.redact import redact, redact_record
+from pipeline.intake.normalize import fold_diacritics
 from pipeline.store import SecurityStore, utcnow
+from pipeline.text.redact import redact, redact_record
 
 ROLES: tuple[str, ...] = ("viewer", "analyst", "officer", "admin")
 ROLE_NAMES = {"viewer": "xem số liệu", "analyst": "phân tích", "officer": "cán bộ phụ trách",

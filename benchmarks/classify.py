@@ -185,7 +185,7 @@ def _predict_topics(classifier: Any, texts: list[str]) -> list[list[str]]:
 
 
 def _article_text(row: dict[str, str]) -> str:
-    from pipeline.normalize import normalize_text
+    from pipeline.intake.normalize import normalize_text
 
     return normalize_text(f"{row['title']}\n{row['text']}").text
 
@@ -257,7 +257,7 @@ def classification_speed(
     Each is measured `repeat` times; the fastest pass is the figure (a shared machine only ever
     slows a pass down) and the slowest is kept to show the spread.
     """
-    from pipeline import classify, tokenize
+    from pipeline.text import classify, tokenize
 
     def one_pass() -> float:
         # Only the tokenizer cache may be warm: the per-text feature cache is cleared so that
@@ -285,7 +285,7 @@ _LOAD_SCRIPT = """
 import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from pipeline.classify import load_classifier
+from pipeline.text.classify import load_classifier
 imported = time.perf_counter()
 load_classifier(Path(sys.argv[1]))
 loaded = time.perf_counter()
@@ -310,8 +310,8 @@ def load_time(model_path: Path, runs: int, workdir: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------- the run
 def run(*, limit: int | None, model_path: Path, speed_texts: int) -> dict[str, Any]:
     """Return every figure as JSON-ready values (benchmark parts are None when data is absent)."""
-    from pipeline.classify import load_classifier
     from pipeline.config import get_settings
+    from pipeline.text.classify import load_classifier
 
     root = benchmarks_dir()
     results: dict[str, Any] = {"benchmarks_dir": str(root), "limit": limit,
@@ -422,7 +422,8 @@ def figures(results: dict[str, Any]) -> list[Figure]:
                        f"{load['runs']})", load["load_seconds"], f"{load['load_seconds']:.2f} s",
                        f"<= {LOAD_SECONDS_GOAL:.0f} s",
                        _met(load["load_seconds"], LOAD_SECONDS_GOAL, at_least=False)))
-    rows.append(Figure(section, "importing pipeline.classify before that", load["import_seconds"],
+    rows.append(Figure(section, "importing pipeline.text.classify before that",
+                       load["import_seconds"],
                        f"{load['import_seconds']:.2f} s"))
     size = results["model_size_mb"]
     rows.append(Figure(section, "model file size", size, f"{size:.1f} MB",

@@ -33,9 +33,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.security import create_token, create_user  # noqa: E402
 from pipeline.config import Settings  # noqa: E402
-from pipeline.extract import rule_signals  # noqa: E402
-from pipeline.places import resolve_place  # noqa: E402
 from pipeline.store import PetitionStore, create_db_engine, migrate  # noqa: E402
+from pipeline.text.places import resolve_place  # noqa: E402
+from pipeline.text.signals import rule_signals  # noqa: E402
 
 GOAL_SECONDS = 1.0
 GENERATOR = ROOT / "data" / "samples" / "generate.py"

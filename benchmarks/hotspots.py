@@ -27,10 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.extract import rule_signals  # noqa: E402
-from pipeline.hotspots import Hotspot, detect_hotspots  # noqa: E402
-from pipeline.places import resolve_place  # noqa: E402
-from pipeline.trends import petitions_frame  # noqa: E402
+from pipeline.monitor.hotspots import Hotspot, detect_hotspots  # noqa: E402
+from pipeline.monitor.trends import petitions_frame  # noqa: E402
+from pipeline.text.places import resolve_place  # noqa: E402
+from pipeline.text.signals import rule_signals  # noqa: E402
 
 GENERATOR = ROOT / "data" / "samples" / "generate.py"
 SIZES = (3, 5, 8, 12)

@@ -110,7 +110,7 @@ def make_petitions(
     Texts are normalised here, so that tokenisation alone and `tamtu ingest` see the very same
     strings. Metadata (date, area, sender...) come from the first text of each petition.
     """
-    from pipeline.normalize import normalize_text
+    from pipeline.intake.normalize import normalize_text
 
     # Generated texts average about 65 syllables, so about 2.3 are joined per petition.
     per_month = max(20, count * 3 // 12)
@@ -150,7 +150,7 @@ def write_petitions_csv(petitions: list[dict[str, Any]], path: Path) -> Path:
 
 def describe_petitions(texts: list[str]) -> dict[str, Any]:
     """Return the size of the petitions: count, syllables and sentences (distinct and total)."""
-    from pipeline.tokenize import split_sentences
+    from pipeline.text.tokenize import split_sentences
 
     lengths = sorted(len(t.split()) for t in texts)
     sentences = [s.strip() for t in texts for s in split_sentences(t)]
@@ -178,8 +178,8 @@ def time_underthesea_direct(texts: list[str]) -> Stage:
 
 
 def time_pipeline_tokenize(texts: list[str]) -> tuple[Stage, float]:
-    """Return pipeline.tokenize over the texts from a cleared cache, and the cache hit share."""
-    from pipeline import tokenize
+    """Return tokenize over the texts from a cleared cache, and the cache hit share."""
+    from pipeline.text import tokenize
 
     tokenize._tokenize_sentence.cache_clear()
     started = time.perf_counter()
@@ -187,20 +187,20 @@ def time_pipeline_tokenize(texts: list[str]) -> tuple[Stage, float]:
         tokenize.word_tokens(text)
     seconds = time.perf_counter() - started
     hits, misses = tokenize.cache_info()
-    stage = Stage("a", "(a) pipeline.tokenize, cold cache",
+    stage = Stage("a", "(a) pipeline.text.tokenize, cold cache",
                   "sentence cache cleared first; sentences repeated within the pass are hits, "
                   "exactly as in (b)", seconds, len(texts))
     return stage, hits / max(1, hits + misses)
 
 
 def time_pipeline_tokenize_warm(texts: list[str]) -> Stage:
-    """Return pipeline.tokenize over texts whose sentences are all cached already."""
-    from pipeline import tokenize
+    """Return pipeline.text.tokenize over texts whose sentences are all cached already."""
+    from pipeline.text import tokenize
 
     started = time.perf_counter()
     for text in texts:
         tokenize.word_tokens(text)
-    return Stage("a_warm", "(a-warm) pipeline.tokenize, warm cache",
+    return Stage("a_warm", "(a-warm) pipeline.text.tokenize, warm cache",
                  "second pass, every sentence already cached: the floor of tokenising",
                  time.perf_counter() - started, len(texts))
 
@@ -209,10 +209,10 @@ def time_ingest_run(
     csv_path: Path, model_path: Path, workdir: Path
 ) -> tuple[Stage, dict[str, Any]]:
     """Return IngestRun with the default classifier into a fresh SQLite file, and its details."""
-    from pipeline import tokenize
-    from pipeline.classify import load_classifier
     from pipeline.run import IngestRun
     from pipeline.store import PetitionStore, create_db_engine, migrate
+    from pipeline.text import tokenize
+    from pipeline.text.classify import load_classifier
 
     started = time.perf_counter()
     classifier = load_classifier(model_path)
@@ -306,7 +306,7 @@ def run(count: int, *, seed: int, model_path: Path, repeat: int = 3) -> dict[str
             progress(f"(a0) underthesea.word_tokenize on whole texts, pass {number}/{repeat}")
             direct_runs.append(time_underthesea_direct(texts))
         for number in passes:
-            progress(f"(a) and (a-warm) pipeline.tokenize, pass {number}/{repeat}")
+            progress(f"(a) and (a-warm) pipeline.text.tokenize, pass {number}/{repeat}")
             stage, hit_share = time_pipeline_tokenize(texts)
             cold_runs.append(stage)
             warm_runs.append(time_pipeline_tokenize_warm(texts))

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.normalize import decode_bytes, normalize_text
+from pipeline.intake.normalize import decode_bytes, normalize_text
 
 
 class LabelledDataError(ValueError):

@@ -13,8 +13,8 @@ from sklearn.model_selection import KFold
 
 from models.data import LabelledData, read_corpus, read_labelled
 from models.evaluate import label_metrics
-from pipeline.classify import OTHER, TamtuClassifier, TopicModel, save_classifier
-from pipeline.extract import SIGNALS, rule_signals
+from pipeline.text.classify import OTHER, TamtuClassifier, TopicModel, save_classifier
+from pipeline.text.signals import SIGNALS, rule_signals
 
 Progress = Callable[[str], None]
 

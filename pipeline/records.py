@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 SOURCE_TYPES: tuple[str, ...] = (
     "petition",
@@ -63,3 +64,17 @@ class QuarantineRow:
     source_row: int | None
     reason: str
     raw: str = ""
+
+
+class TopicPrediction(Protocol):
+    """What a classifier returns per text."""
+
+    topics: list[str]
+    scores: dict[str, float]
+    signals: list[str]
+
+
+class TopicClassifier(Protocol):
+    """Anything that labels a batch of normalised texts with topics, scores and signals."""
+
+    def predict_batch(self, texts: Sequence[str]) -> Sequence[TopicPrediction]: ...

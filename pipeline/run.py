@@ -8,28 +8,14 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from pipeline.extract import SIGNALS, rule_signals
-from pipeline.ingest import Ingestor
-from pipeline.normalize import fold_diacritics, normalize_text
-from pipeline.places import Gazetteer, resolve_place
-from pipeline.records import QuarantineRow, Record
+from pipeline.intake.normalize import fold_diacritics, normalize_text
+from pipeline.intake.readers import Ingestor
+from pipeline.records import QuarantineRow, Record, TopicClassifier, TopicPrediction  # noqa: F401
 from pipeline.store import PetitionStore
-
-
-class TopicPrediction(Protocol):
-    """What a classifier returns per text."""
-
-    topics: list[str]
-    scores: dict[str, float]
-    signals: list[str]
-
-
-class TopicClassifier(Protocol):
-    """Anything that labels a batch of normalised texts with topics, scores and signals."""
-
-    def predict_batch(self, texts: Sequence[str]) -> Sequence[TopicPrediction]: ...
+from pipeline.text.places import Gazetteer, resolve_place
+from pipeline.text.signals import SIGNALS, rule_signals
 
 
 @dataclass

@@ -32,7 +32,7 @@ DATA_HEADINGS = (
 THROUGHPUT_HEADINGS = (
     "## Throughput: tokenisation alone vs `tamtu ingest`",
     "| stage | petitions/s | slowest pass | seconds | what it measures |",
-    "(a) pipeline.tokenize, cold cache",
+    "(a) pipeline.text.tokenize, cold cache",
     "(a0) underthesea.word_tokenize",
     "(b) IngestRun, in process",
     "(b-cli) `tamtu ingest` subprocess",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep, RecordId
 from api.security import Admin, Officer, Principal, Viewer, public_text
-from pipeline.alerts import (
+from pipeline.monitor.alerts import (
     AlertNotFound,
     AlertStateError,
     RuleError,

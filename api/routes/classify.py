@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException
 from api.deps import ClassifierDep
 from api.schemas import ClassificationPublic, ClassifyRequest, ClassifyResponse
 from api.security import Analyst
-from pipeline.normalize import normalize_text
+from pipeline.intake.normalize import normalize_text
 
 router = APIRouter(prefix="/classify", tags=["classify"])
 

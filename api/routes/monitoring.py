@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import StoreDep
-from api.monitoring import as_json, default_as_of, emerging_on, hotspots_on, load_frame
 from api.security import Principal, Viewer, check_area, public_text
-from pipeline.hotspots import HotspotError
-from pipeline.trends import TrendsError, topic_trends
+from pipeline.monitor.common import HotspotError
+from pipeline.monitor.engine import as_json, default_as_of, emerging_on, hotspots_on, load_frame
+from pipeline.monitor.trends import TrendsError, topic_trends
 
 router = APIRouter(tags=["monitoring"])
 

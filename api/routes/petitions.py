@@ -23,12 +23,12 @@ from api.schemas import (
     QuarantinePublic,
 )
 from api.security import Analyst, Officer, Principal, audit_records, check_area, petition_for
-from pipeline.extract import SIGNALS
-from pipeline.ingest import Ingestor
+from pipeline.intake.readers import Ingestor
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
 from pipeline.taxonomy import OTHER, default_taxonomy
+from pipeline.text.signals import SIGNALS
 
 router = APIRouter(prefix="/petitions", tags=["petitions"])
 logger = logging.getLogger("tamtu.api")
@@ -88,7 +88,7 @@ def create_petitions(
 
 
 def _alerts_after_ingest(settings: Any, store: Any) -> None:
-    from api.monitoring import run_alerts
+    from pipeline.monitor.engine import run_alerts
 
     try:
         run_alerts(settings, store)

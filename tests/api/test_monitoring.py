@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli_app
-from api.monitoring import run_alerts
 from pipeline.config import Settings, get_settings
+from pipeline.monitor.engine import run_alerts
 from pipeline.store import PetitionStore, create_db_engine
 from tests.conftest import sign_in
 

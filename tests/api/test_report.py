@@ -11,12 +11,12 @@ import pytest
 from docx import Document
 
 from api.report import ReportError, build_monthly_report, convert_to_pdf, vn_change, vn_int
-from pipeline.alerts import ack_alert, resolve_alert
 from pipeline.config import get_settings
-from pipeline.places import load_gazetteer
+from pipeline.monitor.alerts import ack_alert, resolve_alert
 from pipeline.records import Record
 from pipeline.run import IngestRun
 from pipeline.store import AlertStore, PetitionStore
+from pipeline.text.places import load_gazetteer
 
 TAN_MY = "thôn Tân Mỹ, xã Vĩnh Giang, tỉnh Quảng Trị"
 BEN_DO = "thôn Bến Đò, xã Vĩnh Giang, tỉnh Quảng Trị"

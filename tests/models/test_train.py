@@ -13,7 +13,7 @@ import pytest
 from models.data import LabelledData, LabelledDataError, read_labelled
 from models.evaluate import label_metrics
 from models.train import train_classifier
-from pipeline.classify import ModelLoadError, TopicModel, load_classifier, save_classifier
+from pipeline.text.classify import ModelLoadError, TopicModel, load_classifier, save_classifier
 
 ROADS = ["Đường liên thôn {} bị sụt lún, xe máy đi rất nguy hiểm",
          "Cầu tạm qua khe ở xóm {} sắp gãy, học sinh phải lội nước",

@@ -25,11 +25,11 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.monitoring import run_alerts
 from api.routes.petitions import CSV_FIELDS
 from api.security import create_token, create_user
 from pipeline.config import Settings
-from pipeline.ingest import Ingestor
+from pipeline.intake.readers import Ingestor
+from pipeline.monitor.engine import run_alerts
 from pipeline.store import PetitionStore, create_db_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,9 +73,9 @@ def _free_port() -> int:
 
 
 def _fill(settings: Settings) -> None:
-    from pipeline.classify import load_classifier
-    from pipeline.places import load_gazetteer
     from pipeline.run import IngestRun
+    from pipeline.text.classify import load_classifier
+    from pipeline.text.places import load_gazetteer
 
     gen = load_generator()
     spike = gen.Spike(SPIKE_VILLAGE, "religion", date(2025, 6, 25), 5, 9)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from pipeline.normalize import fold_diacritics
+from pipeline.intake.normalize import fold_diacritics
 
 # Citizens are introduced by an honorific and a name; officials by "đồng chí" or a title.
 _HONORIFIC = r"(?:ông|bà|anh|chị|cụ|cô|chú|bác|em|cử tri|đ/c|đồng chí|đ\.c)"

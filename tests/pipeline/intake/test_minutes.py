@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest import Ingestor
-from pipeline.minutes import looks_like_minutes, split_minutes
+from pipeline.intake.minutes import looks_like_minutes, split_minutes
+from pipeline.intake.readers import Ingestor
 from pipeline.records import Record
 
 MINUTES = """CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM

@@ -12,8 +12,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.minutes import looks_like_minutes, split_minutes
-from pipeline.normalize import UndecodableError, decode_bytes, fix_legacy_encoding, fold_diacritics
+from pipeline.intake.minutes import looks_like_minutes, split_minutes
+from pipeline.intake.normalize import (
+    UndecodableError,
+    decode_bytes,
+    fix_legacy_encoding,
+    fold_diacritics,
+)
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 
 # Header names seen in office spreadsheets, folded (lower case, no diacritics, single spaces).

@@ -21,9 +21,9 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import LabelBinarizer, MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from pipeline.extract import SIGNALS, rule_signals
-from pipeline.normalize import fold_diacritics
-from pipeline.tokenize import word_tokens
+from pipeline.intake.normalize import fold_diacritics
+from pipeline.text.signals import SIGNALS, rule_signals
+from pipeline.text.tokenize import word_tokens
 
 OTHER = "other"
 # Calibration uses 3 inner folds inside each of the threshold-tuning folds.
@@ -247,10 +247,10 @@ class TamtuClassifier(BaseEstimator):
 # skops refuses to load any type not listed here, so a tampered file cannot run code.
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "builtins.")
 _TRUSTED_NAMES = frozenset({
-    "pipeline.classify.TopicModel",
-    "pipeline.classify.TamtuClassifier",
-    "pipeline.classify.word_analyzer",
-    "pipeline.classify.folded_syllable_analyzer",
+    "pipeline.text.classify.TopicModel",
+    "pipeline.text.classify.TamtuClassifier",
+    "pipeline.text.classify.word_analyzer",
+    "pipeline.text.classify.folded_syllable_analyzer",
     "collections.defaultdict",
     "collections.OrderedDict",
 })

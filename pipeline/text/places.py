@@ -42,8 +42,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.extract import UNKNOWN_AREA
-from pipeline.normalize import UndecodableError, decode_bytes, fold_diacritics
+from pipeline.intake.normalize import UndecodableError, decode_bytes, fold_diacritics
+from pipeline.text.signals import UNKNOWN_AREA
 
 __all__ = [
     "UNKNOWN_AREA",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.normalize import (
+from pipeline.intake.normalize import (
     DecodedText,
     NormalizedText,
     UndecodableError,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.places import (
+from pipeline.text.places import (
     UNKNOWN_AREA,
     Gazetteer,
     GazetteerError,

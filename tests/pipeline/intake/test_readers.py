@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest import DateError, Ingestor, MappingError, parse_date, parse_mapping
+from pipeline.intake.readers import DateError, Ingestor, MappingError, parse_date, parse_mapping
 from pipeline.records import QuarantineRow, Record
 
 

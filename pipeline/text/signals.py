@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pipeline.normalize import fold_diacritics, looks_unaccented
+from pipeline.intake.normalize import fold_diacritics, looks_unaccented
 
 SIGNALS: tuple[str, ...] = ("mass", "repeat", "escalated", "urgent")
 UNKNOWN_AREA = "chưa xác định"

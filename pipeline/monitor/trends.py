@@ -2,7 +2,7 @@
 
 `petitions_frame` turns the rows of `PetitionStore.petition_frame_rows()` into a DataFrame with
 fixed dtypes; `topic_trends` counts it per period and compares each period with the one before
-and with the same period a year earlier. Hot-spot detection (pipeline.hotspots) reads the same
+and with the same period a year earlier. Hot-spot detection (monitor.hotspots) reads the same
 frame.
 """
 
@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from pipeline.extract import SIGNALS, UNKNOWN_AREA
-from pipeline.normalize import fold_diacritics
+from pipeline.intake.normalize import fold_diacritics
 from pipeline.taxonomy import OTHER, Taxonomy, default_taxonomy
+from pipeline.text.signals import SIGNALS, UNKNOWN_AREA
 
 Period = Literal["day", "week", "month"]
 Level = Literal["village", "commune", "province", "all"]

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from pipeline.store import metadata
+from pipeline.store.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:

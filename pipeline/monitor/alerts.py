@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from pipeline.redact import redact
 from pipeline.store import AlertStore
+from pipeline.text.redact import redact
 
 if TYPE_CHECKING:
     import httpx
@@ -79,7 +79,7 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class HotspotLike(Protocol):
-    """The fields of a hot spot that alerts read (pipeline.hotspots.Hotspot satisfies it)."""
+    """The fields of a hot spot that alerts read (monitor.hotspots.Hotspot satisfies it)."""
 
     @property
     def area(self) -> str: ...

@@ -9,16 +9,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline.hotspots import (
-    SEVERITIES,
-    EmergingIssue,
-    Hotspot,
-    HotspotError,
-    detect_emerging,
-    detect_hotspots,
-    format_number,
-)
-from pipeline.trends import petitions_frame
+from pipeline.monitor.common import SEVERITIES, HotspotError, format_number
+from pipeline.monitor.emerging import EmergingIssue, detect_emerging
+from pipeline.monitor.hotspots import Hotspot, detect_hotspots
+from pipeline.monitor.trends import petitions_frame
 
 AS_OF = date(2025, 3, 16)  # a Sunday: the window is Monday 10/3 to Sunday 16/3
 VILLAGES = ("Gio Mỹ", "Tân Mỹ", "Lai Phước", "Cổ Mỹ", "Phúc Lâm", "Bến Đò", "Cát Sơn",

@@ -21,7 +21,8 @@ from aiosmtpd.controller import Controller
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from pipeline.alerts import (
+from pipeline.config import PROJECT_ROOT
+from pipeline.monitor.alerts import (
     AlertNotFound,
     AlertRule,
     AlertStateError,
@@ -41,7 +42,6 @@ from pipeline.alerts import (
     resolve_alert,
     retry_delay,
 )
-from pipeline.config import PROJECT_ROOT
 from pipeline.store import AlertStore, PetitionStore
 
 BASE_URL = "http://tamtu.local"
@@ -52,7 +52,7 @@ T0 = datetime(2025, 6, 14, 3, 0)
 
 @dataclass(frozen=True)
 class Spot:
-    """A hot spot as pipeline.hotspots produces it (only the fields alerts read)."""
+    """A hot spot as pipeline.monitor.hotspots produces it (only the fields alerts read)."""
 
     area: str = "thôn Gio Mỹ"
     topic: str = "land"

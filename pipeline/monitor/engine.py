@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from pipeline.alerts import (
+from pipeline.config import Settings
+from pipeline.monitor.alerts import (
     AlertChange,
     DeliveryReport,
     SmtpSettings,
@@ -19,11 +20,11 @@ from pipeline.alerts import (
     install_rules,
     load_rules_file,
 )
-from pipeline.config import Settings
-from pipeline.hotspots import EmergingIssue, Hotspot, detect_emerging, detect_hotspots
+from pipeline.monitor.emerging import EmergingIssue, detect_emerging
+from pipeline.monitor.hotspots import Hotspot, detect_hotspots
+from pipeline.monitor.trends import petitions_frame
 from pipeline.store import AlertStore, PetitionStore, petitions
 from pipeline.taxonomy import default_taxonomy
-from pipeline.trends import petitions_frame
 
 HISTORY_DAYS = 182
 WINDOW_DAYS = 7

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline.trends import (
+from pipeline.monitor.trends import (
     FRAME_COLUMNS,
     TREND_COLUMNS,
     TrendsError,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pipeline.normalize import fold_diacritics
+from pipeline.intake.normalize import fold_diacritics
 
 __all__ = [
     "HIDDEN_SENDER",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.redact import (
+from pipeline.text.redact import (
     HIDDEN_SENDER,
     PLACEHOLDERS,
     PiiSpan,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.ingest import HEADER_ALIASES, fold_header
-from pipeline.normalize import decode_bytes, normalize_text
-from pipeline.run import TopicClassifier
+from pipeline.intake.normalize import decode_bytes, normalize_text
+from pipeline.intake.readers import HEADER_ALIASES, fold_header
+from pipeline.records import TopicClassifier
 
 BATCH = 256
 

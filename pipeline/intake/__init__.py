@@ -1,0 +1,1 @@
+"""Files → records: readers, header mapping, minutes splitting, normalisation, quarantine."""

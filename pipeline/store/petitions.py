@@ -1,0 +1,265 @@
+"""Petitions, duplicates, quarantine rows and ingest runs: writes and queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from pipeline.store.database import chunks, utcnow
+from pipeline.store.schema import (
+    duplicates,
+    ingest_runs,
+    petition_signals,
+    petition_topics,
+    petitions,
+    quarantine,
+)
+
+
+class PetitionStore:
+    """Reads and writes petitions, duplicates, quarantine rows and ingest runs."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, paths: Sequence[str]) -> int:
+        """Return the id of a new ingest run."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.insert(ingest_runs).returning(ingest_runs.c.id),
+                {"started_at": utcnow(), "paths": "\n".join(paths)},
+            )
+            return int(result.scalar_one())
+
+    def finish_run(self, run_id: int, counts: Mapping[str, int], report_dir: str | None) -> None:
+        """Record the final accounting of a run."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(ingest_runs)
+                .where(ingest_runs.c.id == run_id)
+                .values(finished_at=utcnow(), report_dir=report_dir, **counts)
+            )
+
+    # ------------------------------------------------------------------ batch writes
+    def known_hashes(self, hashes: Iterable[str]) -> dict[str, int]:
+        """Return {content hash: petition id} for hashes already stored."""
+        wanted = list(set(hashes))
+        found: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(wanted, 500):
+                rows = conn.execute(
+                    sa.select(petitions.c.content_hash, petitions.c.id).where(
+                        petitions.c.content_hash.in_(chunk)
+                    )
+                )
+                found.update({row.content_hash: row.id for row in rows})
+        return found
+
+    def known_source_keys(self, keys: Iterable[str]) -> set[str]:
+        """Return the source keys (file + row) already stored in any table."""
+        wanted = list(set(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for table in (petitions, duplicates, quarantine):
+                for chunk in chunks(wanted, 500):
+                    rows = conn.execute(
+                        sa.select(table.c.source_key).where(table.c.source_key.in_(chunk))
+                    )
+                    found.update(row.source_key for row in rows)
+        return found
+
+    def write_batch(
+        self,
+        new_petitions: Sequence[dict[str, Any]],
+        new_duplicates: Sequence[dict[str, Any]],
+        new_quarantine: Sequence[dict[str, Any]],
+    ) -> dict[str, int]:
+        """Insert one batch in one transaction; return {content hash: id} of the new petitions.
+
+        Duplicates may name their first copy by `content_hash` when it is in the same batch.
+        """
+        now = utcnow()
+        ids: dict[str, int] = {}
+        with self.engine.begin() as conn:
+            if new_petitions:
+                rows = [{**p, "created_at": now} for p in new_petitions]
+                columns = {c.name for c in petitions.columns}
+                result = conn.execute(
+                    sa.insert(petitions).returning(petitions.c.id, petitions.c.content_hash),
+                    [{k: v for k, v in row.items() if k in columns} for row in rows],
+                    )
+                ids = {row.content_hash: row.id for row in result}
+                topic_rows = [
+                    {"petition_id": ids[p["content_hash"]], "topic": topic,
+                     "score": float(p["scores"].get(topic, 1.0))}
+                    for p in new_petitions
+                    for topic in p["topics"]
+                ]
+                signal_rows = [
+                    {"petition_id": ids[p["content_hash"]], "signal": signal}
+                    for p in new_petitions
+                    for signal in p["signals"]
+                ]
+                if topic_rows:
+                    conn.execute(sa.insert(petition_topics), topic_rows)
+                if signal_rows:
+                    conn.execute(sa.insert(petition_signals), signal_rows)
+            if new_duplicates:
+                rows = []
+                for dup in new_duplicates:
+                    row = {k: v for k, v in dup.items() if k != "content_hash"}
+                    if row.get("petition_id") is None:
+                        row["petition_id"] = ids[dup["content_hash"]]
+                    rows.append({**row, "created_at": now})
+                conn.execute(sa.insert(duplicates), rows)
+            if new_quarantine:
+                conn.execute(
+                    sa.insert(quarantine), [{**q, "created_at": now} for q in new_quarantine]
+                )
+        return ids
+
+    # ------------------------------------------------------------------ reads
+    def count_petitions(self, *, include_responses: bool = False) -> int:
+        """Return how many petitions are stored (officials' answers excluded by default)."""
+        query = sa.select(sa.func.count()).select_from(petitions)
+        if not include_responses:
+            query = query.where(petitions.c.is_response.is_(False))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def counts_by(self, column: str, *, run_id: int | None = None) -> dict[str, int]:
+        """Return citizen-petition counts grouped by a petitions column (source_type, area, …)."""
+        col = petitions.c[column]
+        query = (
+            sa.select(col, sa.func.count())
+            .where(petitions.c.is_response.is_(False))
+            .group_by(col)
+            .order_by(sa.func.count().desc())
+        )
+        if run_id is not None:
+            query = query.where(petitions.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return {str(key): int(n) for key, n in conn.execute(query)}
+
+    def counts_by_topic(self, *, run_id: int | None = None) -> dict[str, int]:
+        """Return citizen-petition counts per topic code."""
+        query = (
+            sa.select(petition_topics.c.topic, sa.func.count())
+            .join(petitions, petitions.c.id == petition_topics.c.petition_id)
+            .where(petitions.c.is_response.is_(False))
+            .group_by(petition_topics.c.topic)
+            .order_by(sa.func.count().desc())
+        )
+        if run_id is not None:
+            query = query.where(petitions.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return {str(topic): int(n) for topic, n in conn.execute(query)}
+
+    def quarantine_rows(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Return quarantine rows, newest run first."""
+        query = sa.select(quarantine).order_by(quarantine.c.id)
+        if run_id is not None:
+            query = query.where(quarantine.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def duplicate_rows(self, petition_id: int) -> list[dict[str, Any]]:
+        """Return the duplicate copies linked to a petition."""
+        query = sa.select(duplicates).where(duplicates.c.petition_id == petition_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def petition_frame_rows(
+        self, *, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Return citizen petitions (no officials' answers) as plain dicts for analysis."""
+        query = sa.select(
+            petitions.c.id, petitions.c.received_at, petitions.c.area, petitions.c.village,
+            petitions.c.commune, petitions.c.province, petitions.c.source_type,
+            petitions.c.topics, petitions.c.signals, petitions.c.sender_name, petitions.c.text,
+        ).where(petitions.c.is_response.is_(False))
+        if start is not None:
+            query = query.where(petitions.c.received_at >= start)
+        if end is not None:
+            query = query.where(petitions.c.received_at <= end)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query.order_by(petitions.c.id))]
+
+
+@dataclass(frozen=True)
+class PetitionFilter:
+    """Filters of the petition list; every field optional."""
+
+    topic: str | None = None
+    area: str | None = None
+    start: date | None = None
+    end: date | None = None
+    source_type: str | None = None
+    signal: str | None = None
+    q: str | None = None
+    areas_allowed: tuple[str, ...] | None = None
+    ids: tuple[int, ...] | None = None
+    include_responses: bool = False
+
+
+def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
+    if not filters.include_responses:
+        query = query.where(petitions.c.is_response.is_(False))
+    if filters.ids is not None:
+        query = query.where(petitions.c.id.in_(list(filters.ids)))
+    if filters.topic:
+        query = query.where(petitions.c.id.in_(
+            sa.select(petition_topics.c.petition_id).where(petition_topics.c.topic == filters.topic)
+        ))
+    if filters.signal:
+        query = query.where(petitions.c.id.in_(
+            sa.select(petition_signals.c.petition_id).where(
+                petition_signals.c.signal == filters.signal)
+        ))
+    if filters.area:
+        query = query.where(petitions.c.area.ilike(f"%{_escape_like(filters.area)}%", escape="\\"))
+    if filters.areas_allowed is not None:
+        query = query.where(sa.or_(sa.false(), *(
+            petitions.c.area.ilike(f"%{_escape_like(a)}%", escape="\\")
+            for a in filters.areas_allowed
+        )))
+    if filters.start:
+        query = query.where(petitions.c.received_at >= filters.start)
+    if filters.end:
+        query = query.where(petitions.c.received_at <= filters.end)
+    if filters.source_type:
+        query = query.where(petitions.c.source_type == filters.source_type)
+    if filters.q:
+        for word in filters.q.split():
+            query = query.where(petitions.c.text.ilike(f"%{_escape_like(word)}%", escape="\\"))
+    return query
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_petitions(
+    engine: Engine, filters: PetitionFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Return one page of petitions matching the filters (newest first) and the total count."""
+    base = _filtered(sa.select(petitions), filters)
+    count_query = _filtered(sa.select(sa.func.count()).select_from(petitions), filters)
+    page = base.order_by(petitions.c.received_at.desc().nulls_last(), petitions.c.id.desc())
+    with engine.connect() as conn:
+        total = int(conn.execute(count_query).scalar_one())
+        rows = [dict(r._mapping) for r in conn.execute(page.limit(limit).offset(offset))]
+    return rows, total
+
+
+def get_petition(engine: Engine, petition_id: int) -> dict[str, Any] | None:
+    """Return one petition by id, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(petitions).where(petitions.c.id == petition_id)).first()
+    return dict(row._mapping) if row else None

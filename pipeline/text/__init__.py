@@ -1,0 +1,1 @@
+"""What a text says: tokens, topics, signals, place, personal-data spans."""
