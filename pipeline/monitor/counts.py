@@ -25,13 +25,16 @@ COUNTS_FRAME_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, *COUNT_COLUMNS)
 _PLACE_COLUMNS = ("area", "village", "commune", "province", "source_type", "topic")
 
 
-def counts_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Return count rows (dicts with COUNTS_FRAME_COLUMNS) as a frame with fixed dtypes.
+def counts_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Return count rows (dicts or a frame with COUNTS_FRAME_COLUMNS) with fixed dtypes.
 
     `day` is datetime64[ns] (NaT for undated petitions); places are pandas "string" with NA
-    where the level is unknown (`area` is "chưa xác định"); counts are int64.
+    where the level is unknown ('' counts as unknown; `area` is "chưa xác định"); counts int64.
     """
-    frame = pd.DataFrame.from_records(list(rows), columns=list(COUNTS_FRAME_COLUMNS))
+    if isinstance(rows, pd.DataFrame):
+        frame = rows.reindex(columns=list(COUNTS_FRAME_COLUMNS)).copy()
+    else:
+        frame = pd.DataFrame.from_records(list(rows), columns=list(COUNTS_FRAME_COLUMNS))
     return _typed(frame)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from pipeline.store.aggregates import add_petitions
 from pipeline.store.database import chunks, utcnow
 from pipeline.store.schema import (
     duplicates,
@@ -82,6 +83,8 @@ class PetitionStore:
     ) -> dict[str, int]:
         """Insert one batch in one transaction; return {content hash: id} of the new petitions.
 
+        The daily counts and first-seen dates are updated in the same transaction.
+
         Duplicates may name their first copy by `content_hash` when it is in the same batch.
         """
         now = utcnow()
@@ -122,6 +125,8 @@ class PetitionStore:
                 conn.execute(
                     sa.insert(quarantine), [{**q, "created_at": now} for q in new_quarantine]
                 )
+            # The counts move with the rows, in the same transaction: a failed batch moves neither.
+            add_petitions(conn, new_petitions)
         return ids
 
     # ------------------------------------------------------------------ reads

@@ -214,3 +214,41 @@ audit_log = sa.Table(
     sa.Column("record_ids", sa.JSON, nullable=False),
     sa.Column("client", sa.Text),
 )
+
+# Aggregates kept at ingest, in the same transaction as the petitions they count
+# (pipeline.store.aggregates). Unknown places are '' and undated petitions fall on UNDATED_DAY,
+# so that every key column can be part of the primary key on SQLite and PostgreSQL.
+daily_counts = sa.Table(
+    "daily_counts",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("area", sa.Text, primary_key=True),
+    sa.Column("village", sa.Text, primary_key=True),
+    sa.Column("commune", sa.Text, primary_key=True),
+    sa.Column("province", sa.Text, primary_key=True),
+    sa.Column("source_type", sa.String(20), primary_key=True),
+    sa.Column("topic", sa.String(40), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("mass", sa.Integer, nullable=False),
+    sa.Column("repeat", sa.Integer, nullable=False),
+    sa.Column("escalated", sa.Integer, nullable=False),
+    sa.Column("urgent", sa.Integer, nullable=False),
+)
+
+first_seen = sa.Table(
+    "first_seen",
+    metadata,
+    sa.Column("village", sa.Text, primary_key=True),
+    sa.Column("commune", sa.Text, primary_key=True),
+    sa.Column("province", sa.Text, primary_key=True),
+    sa.Column("topic", sa.String(40), primary_key=True),
+    sa.Column("first_day", sa.Date, nullable=False),
+)
+
+# One row (id 1): bumped by every write, so readers can tell cheaply whether anything changed.
+data_version = sa.Table(
+    "data_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
