@@ -18,7 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from pipeline.store.schema import daily_counts, data_version, first_seen, petitions
+from pipeline.store.schema import (
+    daily_counts,
+    data_version,
+    first_seen,
+    petitions,
+    source_counts,
+)
 from pipeline.taxonomy import OTHER as NO_TOPIC
 from pipeline.text.signals import SIGNALS as SIGNAL_COLUMNS
 from pipeline.text.signals import UNKNOWN_AREA
@@ -28,6 +34,7 @@ KEY: tuple[str, ...] = ("day", "area", "village", "commune", "province", "source
 PLACE_KEY: tuple[str, ...] = ("village", "commune", "province", "topic")
 
 Cells = dict[tuple[Any, ...], list[int]]
+SOURCE_TOTALS = "__sources__"  # key of the per-source-type petition totals inside Cells
 
 
 def _text(value: Any) -> str:
@@ -47,6 +54,8 @@ def add_to_cells(cells: Cells, petition: Mapping[str, Any]) -> None:
     source = _text(petition.get("source_type")) or "feedback"
     signals = set(petition.get("signals") or ())
     flags = [1, *(int(name in signals) for name in SIGNAL_COLUMNS)]
+    totals = cells.setdefault((SOURCE_TOTALS, source), [0])
+    totals[0] += 1
     for topic in dict.fromkeys(petition.get("topics") or ()) or (NO_TOPIC,):
         cell = cells.setdefault((day, area, *place, source, topic), [0] * len(flags))
         for i, flag in enumerate(flags):
@@ -59,6 +68,14 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
 
 
 def _write_cells(conn: Connection, cells: Cells) -> None:
+    sources = {key[1]: values[0] for key, values in cells.items() if key[0] == SOURCE_TOTALS}
+    cells = {key: values for key, values in cells.items() if key[0] != SOURCE_TOTALS}
+    if sources:
+        insert = _insert(conn, source_counts)
+        conn.execute(insert.on_conflict_do_update(
+            index_elements=["source_type"],
+            set_={"count": source_counts.c.count + insert.excluded.count}),
+            [{"source_type": k, "count": v} for k, v in sources.items()])
     if not cells:
         return
     rows = [dict(zip(KEY, key, strict=True))
@@ -141,6 +158,7 @@ def rebuild_in(conn: Connection, *, progress: Callable[[int, int], None] | None 
     total = int(conn.execute(sa.select(sa.func.count()).select_from(petitions)).scalar_one())
     conn.execute(sa.delete(daily_counts))
     conn.execute(sa.delete(first_seen))
+    conn.execute(sa.delete(source_counts))
     cells: Cells = {}
     done = 0
     last_id = 0
@@ -162,21 +180,50 @@ def rebuild_in(conn: Connection, *, progress: Callable[[int, int], None] | None 
     return done
 
 
-def read_counts(engine: Engine, *, start: date | None = None, end: date | None = None,
-                undated: bool = True) -> pd.DataFrame:
-    """Return the stored daily counts between two dates as a plain frame (SQL column names).
+def _period_start(conn: Connection, period: str) -> Any:
+    day = daily_counts.c.day
+    if period == "day":
+        return day
+    if conn.dialect.name == "postgresql":
+        return sa.cast(sa.func.date_trunc(period, day), sa.Date)
+    if period == "week":
+        # SQLite: forward to the week's Sunday (or stay on it), then back to its Monday.
+        return sa.func.date(day, "weekday 0", "-6 days")
+    return sa.func.date(day, "start of month")
 
-    Undated petitions (stored on UNDATED_DAY) come back with `day` None when `undated`.
+
+def read_counts(engine: Engine, *, start: date | None = None, end: date | None = None,
+                undated: bool = True, period: str = "day",
+                topics: Iterable[str] | None = None,
+                source_types: Iterable[str] | None = None) -> pd.DataFrame:
+    """Return stored counts between two dates as a plain frame (SQL column names, '' unknown).
+
+    With `period` "week" or "month" the cells are summed per period in the database and `day`
+    is the period's first day (Monday, the 1st), which keeps a province's history small.
+    Undated petitions (stored on UNDATED_DAY) come back with `day` NaT when `undated`.
     """
-    query = sa.select(*daily_counts.c)
+    if period not in ("day", "week", "month"):
+        raise ValueError(f"period must be day, week or month, not {period!r}")
     conditions = []
     if start is not None:
         conditions.append(daily_counts.c.day >= start)
     if end is not None:
         conditions.append(daily_counts.c.day <= end)
     dated = sa.and_(daily_counts.c.day > UNDATED_DAY, *conditions)
-    query = query.where(sa.or_(dated, daily_counts.c.day == UNDATED_DAY) if undated else dated)
+    where = sa.or_(dated, daily_counts.c.day == UNDATED_DAY) if undated else dated
+    if topics is not None:
+        where = sa.and_(where, daily_counts.c.topic.in_(list(topics)))
+    if source_types is not None:
+        where = sa.and_(where, daily_counts.c.source_type.in_(list(source_types)))
     with engine.connect() as conn:
+        if period == "day":
+            query = sa.select(*daily_counts.c).where(where)
+        else:
+            first_day = _period_start(conn, period).label("day")
+            keys = [daily_counts.c[c] for c in KEY[1:]]
+            sums = [sa.func.sum(daily_counts.c[c]).label(c) for c in ("count", *SIGNAL_COLUMNS)]
+            query = (sa.select(first_day, *keys, *sums).where(where)
+                     .group_by(first_day, *keys))
         frame = pd.read_sql_query(query, conn)
     frame["day"] = pd.to_datetime(frame["day"])
     frame.loc[frame["day"] == pd.Timestamp(UNDATED_DAY), "day"] = pd.NaT
@@ -201,3 +248,10 @@ def topic_totals(engine: Engine) -> dict[str, int]:
             sa.select(daily_counts.c.topic, sa.func.sum(daily_counts.c.count))
             .group_by(daily_counts.c.topic)).all()
     return {str(topic): int(total) for topic, total in rows}
+
+
+def source_totals(engine: Engine) -> dict[str, int]:
+    """Return the number of citizen petitions per source type."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(source_counts.c.source_type, source_counts.c.count)).all()
+    return {str(source): int(total) for source, total in rows}

@@ -245,6 +245,13 @@ first_seen = sa.Table(
     sa.Column("first_day", sa.Date, nullable=False),
 )
 
+source_counts = sa.Table(
+    "source_counts",
+    metadata,
+    sa.Column("source_type", sa.String(20), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
 # One row (id 1): bumped by every write, so readers can tell cheaply whether anything changed.
 data_version = sa.Table(
     "data_version",

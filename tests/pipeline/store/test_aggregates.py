@@ -24,6 +24,7 @@ from pipeline.store.aggregates import (
     read_counts,
     read_first_seen,
     rebuild,
+    source_totals,
 )
 
 VILLAGES = [None, "thôn Tân Mỹ", "thôn Gio Mỹ", "thôn 5"]
@@ -105,6 +106,7 @@ def test_counts_equal_rows_after_random_batches_and_failures(
     assert stored.equals(expected)
     assert _first_days(read_first_seen(store.engine)) == _first_days(
         first_seen_from_counts(expected))
+    assert source_totals(store.engine) == store.counts_by("source_type")
     version = current_version(store.engine)
     assert rebuild(store.engine) == len(stored_hashes)
     assert _stored(store).equals(expected)
@@ -157,3 +159,54 @@ def pd_isna(value: Any) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+@pytest.mark.parametrize("period", ["week", "month"])
+def test_counts_summed_per_period_in_the_database(store: PetitionStore, period: str) -> None:
+    days = [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3), date(2025, 3, 31),
+            date(2025, 4, 6), None]
+    store.write_batch([
+        _petition({"received_at": day, "village": "thôn 5", "commune": "xã Vĩnh Giang",
+                   "province": None, "source_type": "complaint", "topics": ["land"],
+                   "signals": ["repeat"] if i % 2 else [], "is_response": False}, i)
+        for i, day in enumerate(days)
+    ], [], [])
+    frame = counts_frame(read_counts(store.engine, period=period))
+    got = {(None if pd_isna(d) else d.date()): (c, r)
+           for d, c, r in frame[["day", "count", "repeat"]].itertuples(index=False)}
+    if period == "week":
+        # Saturday 1/3 and Sunday 2/3 fall in the week of Monday 24/2.
+        assert got == {date(2025, 2, 24): (2, 1), date(2025, 3, 3): (1, 0),
+                       date(2025, 3, 31): (2, 1), None: (1, 1)}
+    else:
+        assert got == {date(2025, 3, 1): (4, 2), date(2025, 4, 1): (1, 0), None: (1, 1)}
+    daily = counts_frame(read_counts(store.engine, start=date(2025, 3, 2),
+                                     end=date(2025, 3, 31), undated=False, topics=["land"]))
+    assert sorted(daily["count"]) == [1, 1, 1]
+
+
+def test_upgrade_fills_aggregates_from_stored_petitions(tmp_path: Any) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from pipeline.store import create_db_engine, migrate, petitions
+    from pipeline.store.database import MIGRATIONS_DIR, utcnow
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        for serial in (1, 2):
+            row = _petition({"received_at": date(2025, 5, serial), "village": "thôn 5",
+                             "commune": "xã Vĩnh Giang", "province": None,
+                             "source_type": "petition", "topics": ["religion"], "signals": [],
+                             "is_response": False}, serial)
+            conn.execute(sa.insert(petitions), {**row, "created_at": utcnow()})
+    migrate(engine)
+    store = PetitionStore(engine)
+    assert _stored(store).equals(_expected(store))
+    assert read_first_seen(engine)["first_day"].iloc[0].date() == date(2025, 5, 1)
+    assert source_totals(engine) == {"petition": 2}
+    engine.dispose()

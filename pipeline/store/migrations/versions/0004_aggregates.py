@@ -1,4 +1,4 @@
-"""Daily counts, first-seen dates and the data version, filled from the stored petitions
+"""Daily counts, first-seen dates, totals per source type and the data version, filled from the stored petitions
 
 Revision ID: 0004
 Revises: 0003
@@ -34,6 +34,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("village", "commune", "province", "topic"),
     )
     op.create_table(
+        "source_counts",
+        sa.Column("source_type", sa.String(length=20), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("source_type"),
+    )
+    op.create_table(
         "data_version",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -48,5 +54,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("data_version")
+    op.drop_table("source_counts")
     op.drop_table("first_seen")
     op.drop_table("daily_counts")
