@@ -1,4 +1,4 @@
-"""Daily counts, first-seen dates, totals per source type and the data version, filled from the stored petitions
+"""Daily counts, first-seen dates, source totals, data version; filled from stored petitions
 
 Revision ID: 0004
 Revises: 0003
