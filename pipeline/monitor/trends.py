@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from pipeline.intake.normalize import fold_diacritics
+from pipeline.monitor.counts import COUNTS_FRAME_COLUMNS, counts_from_petitions
 from pipeline.taxonomy import OTHER, Taxonomy, default_taxonomy
 from pipeline.text.signals import SIGNALS, UNKNOWN_AREA
 
@@ -75,11 +76,18 @@ def petitions_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def check_frame(frame: pd.DataFrame) -> None:
-    """Return None when the frame has the columns of `petitions_frame`; raise TrendsError if not."""
+    """Return None for a frame of `petitions_frame` or `counts.counts_frame`; else TrendsError."""
     if not isinstance(frame, pd.DataFrame):
         raise TrendsError(
             f"cần một DataFrame do petitions_frame() tạo ra, nhận được {type(frame).__name__}"
         )
+    if "count" in frame.columns and "day" in frame.columns:
+        missing = [c for c in COUNTS_FRAME_COLUMNS if c not in frame.columns]
+        if missing:
+            raise TrendsError(f"bảng số đếm thiếu cột: {', '.join(missing)}")
+        if len(frame) and not pd.api.types.is_datetime64_any_dtype(frame["day"]):
+            raise TrendsError("cột day phải có kiểu ngày (hãy dùng counts_frame())")
+        return
     missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
     if missing:
         raise TrendsError(f"bảng đơn thiếu cột: {', '.join(missing)} (hãy dùng petitions_frame())")
@@ -178,31 +186,33 @@ def topic_trends(
     if area is not None and (not isinstance(area, str) or not area.strip()):
         raise TrendsError("area phải là một chuỗi không rỗng")
 
-    data = frame.assign(area_label=area_labels(frame, level))
+    # The counts are what every trend reads; a petition frame is counted first.
+    counts = counts_from_petitions(frame) if "topics" in frame.columns else frame
+    weight = "count" if signal is None else signal
+    labels = area_labels(counts, level)
+    data = counts.assign(area_label=labels, weight=counts[weight])
     if area is not None:
         # Part of a name is enough ("Phúc Lâm", "Vĩnh Giang"), with or without diacritics.
         wanted = fold_diacritics(area.strip())
-        match = data["area"].fillna("").map(lambda a: wanted in fold_diacritics(a)).astype(bool)
-        match |= data["area_label"].fillna("").map(
-            lambda a: wanted in fold_diacritics(a)).astype(bool)
-        data = data[match]
+        names = pd.concat([data["area"], labels]).fillna("").unique()
+        matching = {name for name in names if wanted in fold_diacritics(name)}
+        data = data[data["area"].fillna("").isin(matching) | labels.fillna("").isin(matching)]
     if sources is not None:
         data = data[data["source_type"].isin(sources)]
-    if signal is not None:
-        data = data[data["signals"].map(lambda codes: signal in codes).astype(bool)]
-    data = data.explode("topics").rename(columns={"topics": "topic"})
     if topics is not None:
         data = data[data["topic"].isin(topics)]
+    data = data[data["weight"] > 0]
 
-    undated = data["received_at"].isna()
-    # Coverage comes from the whole frame: a filter must not shorten the span in which zero
+    undated = data["day"].isna()
+    # Coverage comes from all the counts: a filter must not shorten the span in which zero
     # counts are real zeros.
-    dated_all = frame["received_at"].dropna()
+    dated_all = counts["day"].dropna()
+    undated_total = int(data.loc[undated, "weight"].sum())
     data = data[~undated]
     result = _empty_trends() if dated_all.empty or data.empty else _dense_counts(
         data, period, by_source_type, dated_all.min(), dated_all.max()
     )
-    result.attrs["undated"] = int(undated.sum())
+    result.attrs["undated"] = undated_total
     return result
 
 
@@ -244,11 +254,11 @@ def _dense_counts(
     first: pd.Timestamp, last: pd.Timestamp,
 ) -> pd.DataFrame:
     data = data.assign(
-        period_start=period_starts(data["received_at"], period),
+        period_start=period_starts(data["day"], period),
         source_type=data["source_type"] if by_source_type else ALL_SOURCES,
     )
     keys = ["area_label", "topic", "source_type"]
-    counts = data.groupby([*keys, "period_start"], observed=True).size().rename("count")
+    counts = data.groupby([*keys, "period_start"], observed=True)["weight"].sum().rename("count")
     groups = counts.reset_index()[keys].drop_duplicates()
     periods = pd.DataFrame({"period_start": _period_range(first, last, period)})
     grid = groups.merge(periods, how="cross")
@@ -278,6 +288,8 @@ def _dense_counts(
 def undated_count(frame: pd.DataFrame) -> int:
     """Return how many petitions of the frame have no received date."""
     check_frame(frame)
+    if "day" in frame.columns:
+        return int(frame.loc[frame["day"].isna(), "count"].sum())
     return int(frame["received_at"].isna().sum())
 
 
