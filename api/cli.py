@@ -203,7 +203,7 @@ def print_report(report: IngestReport, classified: bool) -> None:
         _print_counts("Cột khác được giữ lại (số dòng có giá trị)", report.extra_columns)
     for skipped in report.skipped_files:
         console.print(f"Bỏ qua {skipped['path']}: {skipped['reason']}", highlight=False,
-                      markup=False)
+                      markup=False, soft_wrap=True)
     if report.quarantine_csv:
         console.print(f"Các dòng bị cách ly và lý do: {report.quarantine_csv}")
     console.print(

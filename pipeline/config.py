@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # XLSX/DOCX whose parts unpack to more than max_unpacked_bytes is not opened (zip bombs).
     max_file_bytes: int = 256 * 1024 * 1024
     max_cell_chars: int = 100_000
-    max_unpacked_bytes: int = 512 * 1024 * 1024
+    max_unpacked_bytes: int = 256 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)

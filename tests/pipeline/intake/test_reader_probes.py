@@ -296,3 +296,35 @@ def test_skipped_files_are_listed_with_the_reason(store: PetitionStore, tmp_path
         [folder, tmp_path / "lien-ket.csv"])
     assert (report.read, report.stored) == (1, 1)
     assert {Path(s["path"]).name for s in report.skipped_files} == {*reasons, "lien-ket.csv"}
+
+
+def test_cli_lists_extra_columns_skipped_files_and_uses_the_configured_limits(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from pipeline.config import get_settings
+
+    monkeypatch.setenv("TAMTU_DATABASE_URL", db_url)
+    monkeypatch.setenv("TAMTU_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("TAMTU_MAX_CELL_CHARS", "30")
+    get_settings.cache_clear()
+    folder = tmp_path / "don"
+    folder.mkdir()
+    (folder / "a.csv").write_text(
+        "Nội dung,CCCD người gửi\nĐường hỏng,038012345678\n" + "Cầu yếu " * 5 + ",\n",
+        encoding="utf-8")
+    (folder / "b.csv").symlink_to(tmp_path / "da-xoa.csv")
+    try:
+        result = CliRunner().invoke(app, ["ingest", str(folder)])
+        as_json = CliRunner().invoke(app, ["ingest", str(folder), "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "CCCD người gửi" in result.output
+    assert f"Bỏ qua {folder / 'b.csv'}: Liên kết hỏng" in result.output
+    assert "Kiểm đếm: 2 đã đọc = 1 lưu mới + 0 trùng lặp + 1 cách ly" in result.output
+    report = json.loads(as_json.output)
+    assert report["skipped_files"][0]["path"] == str(folder / "b.csv")
+    assert report["extra_columns"] == {"CCCD người gửi": 1}
