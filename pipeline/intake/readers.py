@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -493,14 +494,13 @@ class Ingestor:
                 f"{_thousands(self.limits.cell_chars)} ký tự một ô; dòng không được lưu "
                 "(giới hạn đặt bằng TAMTU_MAX_CELL_CHARS)", _preview(raw),
             )
-        raw_text = json.dumps(raw, ensure_ascii=False, default=str)
         text = "" if data.get("text") is None else str(data["text"]).strip()
         if not text:
-            return QuarantineRow(str(path), row, "Dòng không có nội dung", raw_text)
+            return QuarantineRow(str(path), row, "Dòng không có nội dung", _preview(raw))
         try:
             received = parse_date(data.get("received_at"))
         except DateError as error:
-            return QuarantineRow(str(path), row, f"Ngày nhận sai: {error}", raw_text)
+            return QuarantineRow(str(path), row, f"Ngày nhận sai: {error}", _preview(raw))
         default = self.source_type or "feedback"
         source_type, known = parse_source_type(data.get("source_type"), default)
         extra: dict[str, Any] = {}
@@ -528,14 +528,15 @@ class Ingestor:
         self, raw: Mapping[str, Any], data: Mapping[str, Any]
     ) -> tuple[str, int] | None:
         limit = self.limits.cell_chars
-        named = {"nội dung" if k == "text" else k: v for k, v in data.items()}
-        for name, value in (*raw.items(), *named.items()):
-            size = len(value) if isinstance(value, str) else (
-                len(json.dumps(value, ensure_ascii=False, default=str))
-                if isinstance(value, list | dict) else 0
-            )
+        for name, value in itertools.chain(raw.items(), data.items()):
+            if isinstance(value, str):
+                size = len(value)
+            elif isinstance(value, list | dict):
+                size = len(json.dumps(value, ensure_ascii=False, default=str))
+            else:
+                continue
             if size > limit:
-                return str(name), size
+                return ("nội dung" if name == "text" else str(name)), size
         return None
 
     # ------------------------------------------------------------------ JSON lines
@@ -816,7 +817,7 @@ def _preview(raw: Mapping[str, Any]) -> str:
         and len(value) > _PREVIEW_CHARS else value
         for key, value in raw.items()
     }
-    return json.dumps(cut, ensure_ascii=False, default=str)[: _PREVIEW_CHARS * 4]
+    return json.dumps(cut, ensure_ascii=False, default=str)
 
 
 def _megabytes(size: int) -> str:
