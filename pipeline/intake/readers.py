@@ -285,24 +285,28 @@ class Ingestor:
                 "(chỉ đọc CSV, XLSX, JSONL, DOCX, TXT)",
             )
             return
-        size = path.stat().st_size
-        if size > self.limits.file_bytes:
-            yield QuarantineRow(
-                name, None, f"Tệp nặng {_megabytes(size)}, vượt giới hạn "
-                f"{_megabytes(self.limits.file_bytes)} cho một tệp; hãy chia nhỏ tệp "
-                "(giới hạn đặt bằng TAMTU_MAX_FILE_BYTES)",
-            )
-            return
         try:
+            size = path.stat().st_size
+            if size > self.limits.file_bytes:
+                yield QuarantineRow(
+                    name, None, f"Tệp nặng {_megabytes(size)}, vượt giới hạn "
+                    f"{_megabytes(self.limits.file_bytes)} cho một tệp; hãy chia nhỏ tệp "
+                    "(giới hạn đặt bằng TAMTU_MAX_FILE_BYTES)",
+                )
+                return
             yield from reader(path)
         except UndecodableError:
             yield QuarantineRow(name, None, _UNDECODABLE_FILE)
         except csv.Error as error:
             yield QuarantineRow(name, None, f"Tệp CSV sai cấu trúc, không đọc được ({error})")
+        except PermissionError:
+            yield QuarantineRow(name, None, "Không có quyền đọc tệp này")
         except (zipfile.BadZipFile, KeyError, OSError, _BrokenFile):
-            kind = "XLSX" if suffix == ".xlsx" else "DOCX" if suffix == ".docx" else "tệp"
-            yield QuarantineRow(name, None, f"Tệp {kind} bị hỏng hoặc không đúng định dạng, "
-                                "không mở được")
+            kind = "XLSX" if suffix == ".xlsx" else "DOCX" if suffix == ".docx" else ""
+            yield QuarantineRow(
+                name, None, f"Tệp {kind} bị hỏng hoặc không đúng định dạng, không mở được"
+                if kind else "Lỗi khi đọc tệp từ đĩa, không đọc được",
+            )
 
     def _unpacked_problem(self, path: Path, kind: str) -> str | None:
         # Only the zip directory is read. zipfile never inflates a member past the size the

@@ -328,3 +328,31 @@ def test_cli_lists_extra_columns_skipped_files_and_uses_the_configured_limits(
     report = json.loads(as_json.output)
     assert report["skipped_files"][0]["path"] == str(folder / "b.csv")
     assert report["extra_columns"] == {"CCCD người gửi": 1}
+
+
+def test_kept_extra_columns_never_reach_an_analyst(tmp_path: Path, settings: object) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from pipeline.store import create_db_engine, migrate
+    from tests.conftest import sign_in
+
+    path = tmp_path / "cccd.csv"
+    path.write_text("Nội dung,CCCD người gửi,Nơi làm việc\n"
+                    "Đường thôn Tân Mỹ bị sụt lún,038012345678,Công ty Hoa Sen\n", encoding="utf-8")
+    with TestClient(create_app(settings)) as client:  # type: ignore[arg-type]
+        url = settings.database_url  # type: ignore[attr-defined]
+        engine = create_db_engine(url)
+        migrate(engine)
+        report = IngestRun(PetitionStore(engine), runs_dir=tmp_path / "runs").ingest_paths([path])
+        engine.dispose()
+        assert report.extra_columns == {"CCCD người gửi": 1, "Nơi làm việc": 1}
+        sign_in(client, url, "analyst")
+        listed = client.get("/api/v1/petitions")
+        (petition,) = listed.json()["data"]
+        one = client.get(f"/api/v1/petitions/{petition['id']}")
+        export = client.get("/api/v1/petitions", params={"format": "csv"})
+    assert listed.status_code == one.status_code == export.status_code == 200
+    assert "sụt lún" in export.text
+    for body in (listed.text, one.text, export.text):
+        assert "038012345678" not in body and "Hoa Sen" not in body
