@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipeline.config import Settings, get_settings
-from pipeline.intake.readers import Ingestor, MappingError, parse_mapping
+from pipeline.intake.readers import Ingestor, MappingError, ReadLimits, parse_mapping
 from pipeline.records import SOURCE_TYPE_NAMES, SOURCE_TYPES
 from pipeline.run import IngestReport, IngestRun
 from pipeline.store import PetitionStore, StoreError, create_db_engine, migrate
@@ -131,7 +131,8 @@ def ingest(
         store, classifier=classifier, batch_size=settings.batch_size, runs_dir=settings.runs_dir,
         gazetteer=gazetteer,
     )
-    ingestor = Ingestor(source_type=source_type, mapping=column_map)
+    ingestor = Ingestor(source_type=source_type, mapping=column_map,
+                        limits=ReadLimits.from_settings(settings))
     show_progress = not as_json and sys.stderr.isatty()
     with Progress(
         TextColumn("[bold]Đang đọc[/]"), BarColumn(), MofNCompleteColumn(),
@@ -198,6 +199,11 @@ def print_report(report: IngestReport, classified: bool) -> None:
     if len(report.by_area) > 15:
         areas["(các địa bàn khác)"] = sum(list(report.by_area.values())[15:])
     _print_counts("Theo địa bàn (15 nơi nhiều nhất)", areas)
+    if report.extra_columns:
+        _print_counts("Cột khác được giữ lại (số dòng có giá trị)", report.extra_columns)
+    for skipped in report.skipped_files:
+        console.print(f"Bỏ qua {skipped['path']}: {skipped['reason']}", highlight=False,
+                      markup=False, soft_wrap=True)
     if report.quarantine_csv:
         console.print(f"Các dòng bị cách ly và lý do: {report.quarantine_csv}")
     console.print(

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     max_body_bytes: int = 10 * 1024 * 1024
     gazetteer_dir: Path = PROJECT_ROOT / "data" / "gazetteer"
+    # Ingest limits: a bigger file is quarantined whole, a bigger cell quarantines its row, an
+    # XLSX/DOCX whose parts unpack to more than max_unpacked_bytes is not opened (zip bombs).
+    max_file_bytes: int = 256 * 1024 * 1024
+    max_cell_chars: int = 100_000
+    max_unpacked_bytes: int = 256 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)

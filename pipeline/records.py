@@ -66,6 +66,14 @@ class QuarantineRow:
     raw: str = ""
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file met while walking the inputs that holds no rows to read, with the reason."""
+
+    path: str
+    reason: str
+
+
 class TopicPrediction(Protocol):
     """What a classifier returns per text."""
 

@@ -12,7 +12,13 @@ from typing import Any
 
 from pipeline.intake.normalize import fold_diacritics, normalize_text
 from pipeline.intake.readers import Ingestor
-from pipeline.records import QuarantineRow, Record, TopicClassifier, TopicPrediction  # noqa: F401
+from pipeline.records import (  # noqa: F401
+    QuarantineRow,
+    Record,
+    SkippedFile,
+    TopicClassifier,
+    TopicPrediction,
+)
 from pipeline.store import PetitionStore
 from pipeline.text.places import Gazetteer, resolve_place
 from pipeline.text.signals import SIGNALS, rule_signals
@@ -31,6 +37,10 @@ class IngestReport:
     by_source_type: dict[str, int] = field(default_factory=dict)
     by_topic: dict[str, int] = field(default_factory=dict)
     by_area: dict[str, int] = field(default_factory=dict)
+    # Columns that map to no field, kept in each petition's extra["columns"]: name -> rows.
+    extra_columns: dict[str, int] = field(default_factory=dict)
+    # Files not read at all (broken links, hidden or lock files), with the reason; not rows.
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
     report_dir: str | None = None
     quarantine_csv: str | None = None
 
@@ -87,8 +97,10 @@ class IngestRun:
     ) -> IngestReport:
         """Read files and folders and store what they hold; return the run's accounting."""
         reader = ingestor or Ingestor()
+        skipped: list[SkippedFile] = []
         return self.ingest_items(
-            reader.read_paths(paths), label=[str(p) for p in paths], progress=progress
+            reader.read_paths(paths, skipped), label=[str(p) for p in paths], progress=progress,
+            skipped=skipped,
         )
 
     def ingest_items(
@@ -97,8 +109,12 @@ class IngestRun:
         *,
         label: Sequence[str] = ("api",),
         progress: ProgressHook | None = None,
+        skipped: Sequence[SkippedFile] = (),
     ) -> IngestReport:
-        """Store records (and keep quarantine rows) from any source; return the accounting."""
+        """Store records (and keep quarantine rows) from any source; return the accounting.
+
+        ``skipped`` is read once the items are exhausted: a reader may fill it as it goes.
+        """
         run_id = self.store.start_run(label)
         report = IngestReport(run_id=run_id)
         quarantined_rows: list[dict[str, Any]] = []
@@ -109,6 +125,7 @@ class IngestRun:
         report.by_source_type = self.store.counts_by("source_type", run_id=run_id)
         report.by_topic = self.store.counts_by_topic(run_id=run_id)
         report.by_area = self.store.counts_by("area", run_id=run_id)
+        report.skipped_files = [{"path": s.path, "reason": s.reason} for s in skipped]
         self._write_report(report, quarantined_rows)
         self.store.finish_run(
             run_id,
@@ -131,6 +148,8 @@ class IngestRun:
             if isinstance(item, QuarantineRow):
                 quarantine.append(self._quarantine_row(item))
                 continue
+            for column in item.extra.get("columns", ()):
+                report.extra_columns[column] = report.extra_columns.get(column, 0) + 1
             try:
                 prepared.append(self._prepare(item))
             except Exception as error:  # noqa: BLE001 - the on_error hook decides the reason

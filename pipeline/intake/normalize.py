@@ -15,6 +15,7 @@ __all__ = [
     "DecodedText",
     "NormalizedText",
     "UndecodableError",
+    "decode_as",
     "decode_bytes",
     "fix_legacy_encoding",
     "fold_diacritics",
@@ -678,3 +679,22 @@ def decode_bytes(data: bytes) -> DecodedText:
     except UnicodeDecodeError:
         return _decode_legacy(data)
     return DecodedText(unicodedata.normalize("NFC", text), "utf-8")
+
+
+def decode_as(data: bytes, encoding: str) -> str:
+    """Return bytes decoded as NFC text in an encoding decode_bytes names (for one piece of a file).
+
+    ``encoding`` is one of "utf-8", "utf-8-sig", "utf-16", "cp1258", "tcvn3" or "vni". Raises
+    UndecodableError when the bytes are not valid in it. NUL bytes are kept, not judged.
+    """
+    try:
+        if encoding in ("utf-8", "utf-8-sig", "utf-16", "cp1258"):
+            text = data.decode("utf-8" if encoding == "utf-8-sig" else encoding)
+        elif encoding in ("tcvn3", "vni"):
+            ansi = data.decode("latin-1").translate(_CP1252_FIX)
+            text = _tcvn3_to_unicode(ansi) if encoding == "tcvn3" else _vni_to_unicode(ansi)
+        else:
+            raise UndecodableError(f"unknown encoding {encoding!r}")
+    except UnicodeDecodeError as error:
+        raise UndecodableError(f"the bytes are not valid {encoding}") from error
+    return unicodedata.normalize("NFC", text)

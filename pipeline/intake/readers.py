@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import os
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import Settings
 from pipeline.intake.minutes import looks_like_minutes, split_minutes
 from pipeline.intake.normalize import (
     UndecodableError,
+    decode_as,
     decode_bytes,
     fix_legacy_encoding,
     fold_diacritics,
 )
-from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
+from pipeline.records import SOURCE_TYPES, QuarantineRow, Record, SkippedFile
 
 # Header names seen in office spreadsheets, folded (lower case, no diacritics, single spaces).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -88,6 +93,58 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _DMY_DATE = re.compile(r"^(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{2}|\d{4})(?:\s+.*)?$")
 _WORDY_DATE = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
 _EXCEL_EPOCH = date(1899, 12, 30)
+_UTF8_BOM = b"\xef\xbb\xbf"
+_LEGACY_ENCODINGS = ("cp1258", "tcvn3", "vni")
+# Bytes that are not UTF-8 survive CSV parsing as lone surrogates and are decoded row by row.
+_ESCAPED_BYTE_RE = re.compile("[\udc80-\udcff]")
+_UTF8_MULTIBYTE_RE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+_CONTROL_BYTES = bytes([0, *range(0x01, 0x09), *range(0x0E, 0x1A), *range(0x1C, 0x20), 0x7F])
+_DIALECT_SAMPLE = 200_000
+_PREVIEW_CHARS = 2000
+_UNDECODABLE_FILE = (
+    "Không đọc được chữ trong tệp: không phải UTF-8, UTF-16, Windows-1258, TCVN3 hay VNI "
+    "(có thể tệp bị hỏng hoặc không phải văn bản)"
+)
+_UNDECODABLE_ROW = (
+    "Không đọc được chữ ở dòng này: không phải UTF-8, Windows-1258, TCVN3 hay VNI "
+    "(dòng có thể bị hỏng hoặc lưu bằng bảng mã khác); các dòng khác của tệp vẫn được đọc"
+)
+_NUL_ROW = (
+    "Dòng có ký tự NUL (byte 0), dấu hiệu dữ liệu bị hỏng ở dòng này; dòng không được lưu, "
+    "các dòng khác của tệp vẫn được đọc"
+)
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Size limits of one ingest; the defaults are those of Settings (max_file_bytes, ...)."""
+
+    file_bytes: int = Settings.model_fields["max_file_bytes"].default
+    cell_chars: int = Settings.model_fields["max_cell_chars"].default
+    unpacked_bytes: int = Settings.model_fields["max_unpacked_bytes"].default
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReadLimits:
+        """Return the limits configured in the settings (environment TAMTU_MAX_...)."""
+        return cls(settings.max_file_bytes, settings.max_cell_chars, settings.max_unpacked_bytes)
+
+
+@dataclass
+class _Row:
+    """One table row as read: its cells, the legacy encoding it was in, or what is wrong."""
+
+    cells: list[Any]
+    legacy: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class _FileText:
+    """A text file's content; ``per_row`` when rows are decoded one by one (mixed encodings)."""
+
+    text: str
+    encoding: str
+    per_row: bool = False
 
 
 class DateError(ValueError):
@@ -177,21 +234,35 @@ def parse_source_type(value: Any, default: str) -> tuple[str, bool]:
 
 
 class Ingestor:
-    """Reads files into records; one instance holds the header mapping and the defaults."""
+    """Reads files into records; one instance holds the header mapping, defaults and limits."""
 
-    def __init__(self, *, source_type: str | None = None, mapping: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        source_type: str | None = None,
+        mapping: Mapping[str, str] | None = None,
+        limits: ReadLimits | None = None,
+    ):
         self.source_type = source_type
         self.mapping = dict(mapping or {})
+        self.limits = limits or ReadLimits()
 
     # ------------------------------------------------------------------ files and folders
-    def read_paths(self, paths: Iterable[Path]) -> Iterator[Record | QuarantineRow]:
-        """Yield records and quarantine rows for files and folders, folders walked in order."""
+    def read_paths(
+        self, paths: Iterable[Path], skipped: list[SkippedFile] | None = None
+    ) -> Iterator[Record | QuarantineRow]:
+        """Yield records and quarantine rows for files and folders, folders walked in order.
+
+        Files that hold no rows to read (hidden files, Office lock files, broken links, special
+        files, hidden folders) are appended to ``skipped`` with the reason instead.
+        """
+        skipped = [] if skipped is None else skipped
         for path in paths:
             if path.is_dir():
-                for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                    if child.name.startswith((".", "~$")):
-                        continue
+                for child in _walk(path, skipped):
                     yield from self.read_file(child)
+            elif (reason := _skip_reason(path, walked=False)) is not None:
+                skipped.append(SkippedFile(str(path), reason))
             else:
                 yield from self.read_file(path)
 
@@ -215,38 +286,102 @@ class Ingestor:
             )
             return
         try:
+            size = path.stat().st_size
+            if size > self.limits.file_bytes:
+                yield QuarantineRow(
+                    name, None, f"Tệp nặng {_megabytes(size)}, vượt giới hạn "
+                    f"{_megabytes(self.limits.file_bytes)} cho một tệp; hãy chia nhỏ tệp "
+                    "(giới hạn đặt bằng TAMTU_MAX_FILE_BYTES)",
+                )
+                return
             yield from reader(path)
         except UndecodableError:
-            yield QuarantineRow(
-                name, None, "Không đọc được chữ trong tệp: không phải UTF-8, UTF-16, "
-                "Windows-1258, TCVN3 hay VNI (có thể tệp bị hỏng hoặc không phải văn bản)",
-            )
+            yield QuarantineRow(name, None, _UNDECODABLE_FILE)
+        except csv.Error as error:
+            yield QuarantineRow(name, None, f"Tệp CSV sai cấu trúc, không đọc được ({error})")
+        except PermissionError:
+            yield QuarantineRow(name, None, "Không có quyền đọc tệp này")
         except (zipfile.BadZipFile, KeyError, OSError, _BrokenFile):
-            kind = "XLSX" if suffix == ".xlsx" else "DOCX" if suffix == ".docx" else "tệp"
-            yield QuarantineRow(name, None, f"Tệp {kind} bị hỏng hoặc không đúng định dạng, "
-                                "không mở được")
+            kind = "XLSX" if suffix == ".xlsx" else "DOCX" if suffix == ".docx" else ""
+            yield QuarantineRow(
+                name, None, f"Tệp {kind} bị hỏng hoặc không đúng định dạng, không mở được"
+                if kind else "Lỗi khi đọc tệp từ đĩa, không đọc được",
+            )
+
+    def _unpacked_problem(self, path: Path, kind: str) -> str | None:
+        # Only the zip directory is read. zipfile never inflates a member past the size the
+        # directory declares (it stops there and then fails the CRC check), so the sum below
+        # bounds what openpyxl or python-docx can unpack, whatever the archive claims.
+        with zipfile.ZipFile(path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+        if total <= self.limits.unpacked_bytes:
+            return None
+        return (
+            f"Tệp {kind} khi giải nén chiếm {_megabytes(total)}, vượt giới hạn "
+            f"{_megabytes(self.limits.unpacked_bytes)}; tệp không được mở (tệp quá lớn hoặc "
+            "là tệp nén độc hại). Hãy chia nhỏ tệp (giới hạn đặt bằng TAMTU_MAX_UNPACKED_BYTES)"
+        )
 
     # ------------------------------------------------------------------ tabular formats
     def _read_csv(self, path: Path) -> Iterator[Record | QuarantineRow]:
-        decoded = decode_bytes(path.read_bytes())
-        text = decoded.text
-        encoding_note = decoded.encoding if decoded.encoding in ("tcvn3", "vni") else None
-        try:
-            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-                text[:20_000], delimiters=",;\t"
-            )
-        except csv.Error:
-            dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-        rows = csv.reader(io.StringIO(text, newline=""), dialect)
+        content = _file_text(path.read_bytes())
+        # The file size limit bounds every field; cells over the cell limit are quarantined
+        # row by row in make_record. csv's own limit is process-wide, so it is only raised.
+        csv.field_size_limit(max(csv.field_size_limit(), len(content.text) + 1))
+        dialect = self._choose_dialect(content.text, path.suffix.lower() == ".tsv")
+        rows = csv.reader(io.StringIO(content.text, newline=""), dialect)
         header = next(rows, None)
         if header is None:
             yield QuarantineRow(str(path), None, "Tệp CSV trống, không có dòng tiêu đề")
             return
-        yield from self._read_rows(path, header, rows, first_row=2, legacy=encoding_note)
+        file_legacy = content.encoding if content.encoding in ("tcvn3", "vni") else None
+        if content.per_row:
+            header = _decode_row(header).cells
+        checked = (_decode_row(cells) if content.per_row else _check_row(cells, file_legacy)
+                   for cells in rows)
+        yield from self._read_rows(path, header, checked, first_row=2)
+
+    def _choose_dialect(self, text: str, tsv: bool) -> type[csv.Dialect] | csv.Dialect:
+        """Return the RFC 4180 dialect whose header fits the rows, the sniffed one as fallback.
+
+        Standard quoting (a doubled quote is a quote) is tried with ",", ";" and tab first. The
+        sniffer is asked only when none of them gives a header with a content column and rows no
+        wider than that header, and its guess is held to the same test.
+        """
+        sample = text[:_DIALECT_SAMPLE]
+        standard: list[type[csv.Dialect] | csv.Dialect] = (
+            [csv.excel_tab, csv.excel, _Semicolon] if tsv
+            else [csv.excel, _Semicolon, csv.excel_tab]
+        )
+        for dialect in standard:
+            if self._dialect_fits(sample, dialect, len(sample) < len(text)):
+                return dialect
+        try:
+            sniffed = csv.Sniffer().sniff(sample[:20_000], delimiters=",;\t|")
+        except csv.Error:
+            sniffed = None
+        if sniffed is not None and self._dialect_fits(sample, sniffed, len(sample) < len(text)):
+            return sniffed
+        # No content column whichever way: read it the standard way, so the error lists the
+        # columns a person sees in a spreadsheet program.
+        return max(standard, key=lambda d: len((_sample_rows(sample, d, False) or [[]])[0]))
+
+    def _dialect_fits(
+        self, sample: str, dialect: type[csv.Dialect] | csv.Dialect, truncated: bool
+    ) -> bool:
+        rows = _sample_rows(sample, dialect, truncated)
+        if not rows or "text" not in self._header_fields(rows[0]):
+            return False
+        width = len(rows[0])
+        return all(not any(str(v).strip() for v in row[width:]) for row in rows[1:])
 
     def _read_xlsx(self, path: Path) -> Iterator[Record | QuarantineRow]:
         import openpyxl
 
+        problem = self._unpacked_problem(path, "XLSX")
+        if problem is not None:
+            yield QuarantineRow(str(path), None, problem)
+            return
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception:  # openpyxl raises many unrelated types on broken files
@@ -262,7 +397,9 @@ class Ingestor:
                 skipped += 1
                 header = ["" if v is None else str(v) for v in values]
                 if self._header_fields(header).count("text") == 1:
-                    yield from self._read_rows(path, header, rows, first_row=skipped + 1)
+                    yield from self._read_rows(
+                        path, header, (_Row(list(v)) for v in rows), first_row=skipped + 1
+                    )
                     return
                 if skipped >= 20:
                     break
@@ -273,7 +410,7 @@ class Ingestor:
         finally:
             book.close()
 
-    def _header_fields(self, header: list[str]) -> list[str]:
+    def _header_fields(self, header: Sequence[str]) -> list[str]:
         fields: list[str] = []
         for cell in header:
             folded = fold_header(cell)
@@ -284,10 +421,9 @@ class Ingestor:
         self,
         path: Path,
         header: list[str],
-        rows: Iterable[Iterable[Any]],
+        rows: Iterable[_Row],
         *,
         first_row: int,
-        legacy: str | None = None,
     ) -> Iterator[Record | QuarantineRow]:
         fields = self._header_fields(header)
         area_parts = [
@@ -301,28 +437,43 @@ class Ingestor:
                 "Hãy đặt tên cột là 'Nội dung' hoặc dùng --map \"tên cột=text\"",
             )
             return
-        for offset, values in enumerate(rows):
+        names = _column_names(header)
+        for offset, row in enumerate(rows):
             row_number = first_row + offset
-            cells = list(values)
+            cells = row.cells
             if not any(v not in (None, "") and str(v).strip() for v in cells):
                 continue  # blank spreadsheet rows are layout, not data
-            raw = {header[i] if i < len(header) else f"cột {i + 1}": v for i, v in enumerate(cells)}
+            raw = {names[i] if i < len(names) else f"cột {i + 1}": v for i, v in enumerate(cells)}
+            if row.problem is not None:
+                yield QuarantineRow(str(path), row_number, row.problem, _preview(raw))
+                continue
+            overflow = [v for v in cells[len(header):] if v not in (None, "") and str(v).strip()]
+            if overflow:
+                yield QuarantineRow(
+                    str(path), row_number, f"Dòng có {len(cells)} ô nhưng dòng tiêu đề chỉ có "
+                    f"{len(header)} cột: các ô đã lệch cột (thường do dấu ngoặc kép hoặc dấu "
+                    "phân cách trong ô viết sai); dòng không được lưu để tránh ghi sai trường",
+                    _preview(raw),
+                )
+                continue
             data: dict[str, Any] = {}
             parts: list[str] = []
-            for i, value in enumerate(cells):
-                if i >= len(fields):
-                    break
+            columns: dict[str, Any] = {}
+            for i, value in enumerate(cells[: len(fields)]):
                 if fields[i] and fields[i] != "ignore" and fields[i] not in data:
                     data[fields[i]] = value
-                elif area_parts[i] is not None and value not in (None, ""):
-                    prefix = area_parts[i]
-                    part = str(value).strip()
-                    if prefix and not fold_header(part).startswith(fold_header(prefix)):
-                        part = f"{prefix} {part}"
-                    parts.append(part)
+                elif area_parts[i] is not None:
+                    if value not in (None, ""):
+                        prefix = area_parts[i]
+                        part = str(value).strip()
+                        if prefix and not fold_header(part).startswith(fold_header(prefix)):
+                            part = f"{prefix} {part}"
+                        parts.append(part)
+                elif not fields[i] and (kept := _json_cell(value)) is not None:
+                    columns[names[i]] = kept
             if parts and not data.get("area"):
                 data["area"] = ", ".join(parts)
-            yield self.make_record(path, row_number, data, raw, legacy)
+            yield self.make_record(path, row_number, data, raw, row.legacy, columns=columns)
 
     def make_record(
         self,
@@ -331,16 +482,29 @@ class Ingestor:
         data: Mapping[str, Any],
         raw: Mapping[str, Any],
         legacy: str | None = None,
+        *,
+        columns: Mapping[str, Any] | None = None,
     ) -> Record | QuarantineRow:
-        """Return a record from mapped field values, or a quarantine row saying what is wrong."""
-        raw_text = json.dumps(raw, ensure_ascii=False, default=str)
+        """Return a record from mapped field values, or a quarantine row saying what is wrong.
+
+        ``columns`` are the row's cells under headers that map to no field; they are kept in
+        ``extra["columns"]``. A cell longer than the cell limit quarantines the row.
+        """
+        too_long = self._too_long(raw, data)
+        if too_long is not None:
+            name, size = too_long
+            return QuarantineRow(
+                str(path), row, f"Ô '{name}' dài {_thousands(size)} ký tự, vượt giới hạn "
+                f"{_thousands(self.limits.cell_chars)} ký tự một ô; dòng không được lưu "
+                "(giới hạn đặt bằng TAMTU_MAX_CELL_CHARS)", _preview(raw),
+            )
         text = "" if data.get("text") is None else str(data["text"]).strip()
         if not text:
-            return QuarantineRow(str(path), row, "Dòng không có nội dung", raw_text)
+            return QuarantineRow(str(path), row, "Dòng không có nội dung", _preview(raw))
         try:
             received = parse_date(data.get("received_at"))
         except DateError as error:
-            return QuarantineRow(str(path), row, f"Ngày nhận sai: {error}", raw_text)
+            return QuarantineRow(str(path), row, f"Ngày nhận sai: {error}", _preview(raw))
         default = self.source_type or "feedback"
         source_type, known = parse_source_type(data.get("source_type"), default)
         extra: dict[str, Any] = {}
@@ -348,6 +512,8 @@ class Ingestor:
             extra["source_type_raw"] = str(data.get("source_type"))
         if legacy:
             extra["file_encoding"] = legacy
+        if columns:
+            extra["columns"] = dict(columns)
         return Record(
             text=text,
             source_type=source_type,
@@ -362,32 +528,60 @@ class Ingestor:
             extra=extra,
         )
 
+    def _too_long(
+        self, raw: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> tuple[str, int] | None:
+        limit = self.limits.cell_chars
+        for name, value in itertools.chain(raw.items(), data.items()):
+            if isinstance(value, str):
+                size = len(value)
+            elif isinstance(value, list | dict):
+                size = len(json.dumps(value, ensure_ascii=False, default=str))
+            else:
+                continue
+            if size > limit:
+                return ("nội dung" if name == "text" else str(name)), size
+        return None
+
     # ------------------------------------------------------------------ JSON lines
     def _read_jsonl(self, path: Path) -> Iterator[Record | QuarantineRow]:
-        text = decode_bytes(path.read_bytes()).text
-        for number, line in enumerate(text.split("\n"), start=1):
+        content = _file_text(path.read_bytes())
+        for number, line in enumerate(content.text.split("\n"), start=1):
             if not line.strip():
                 continue
+            checked = _decode_row([line]) if content.per_row else _check_row([line], None)
+            if checked.problem is not None:
+                yield QuarantineRow(str(path), number, checked.problem,
+                                    _preview({"dòng": checked.cells[0]}))
+                continue
+            line = checked.cells[0]
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as error:
                 yield QuarantineRow(
                     str(path), number, f"Dòng không phải JSON hợp lệ (lỗi ở ký tự {error.pos + 1})",
-                    line[:2000]
+                    line[:_PREVIEW_CHARS]
                 )
                 continue
             if not isinstance(obj, dict):
-                yield QuarantineRow(str(path), number, "Dòng JSON không phải một đối tượng", line)
+                yield QuarantineRow(str(path), number, "Dòng JSON không phải một đối tượng",
+                                    line[:_PREVIEW_CHARS])
                 continue
-            header = list(obj)
+            header = [str(key) for key in obj]
             fields = self._header_fields(header)
-            data = {f: obj[k] for k, f in zip(header, fields, strict=True) if f and f != "ignore"}
-            yield self.make_record(path, number, data, obj)
+            data = {f: obj[k] for k, f in zip(obj, fields, strict=True) if f and f != "ignore"}
+            columns = {k: obj[k] for k, f in zip(obj, fields, strict=True)
+                       if not f and obj[k] not in (None, "")}
+            yield self.make_record(path, number, data, obj, checked.legacy, columns=columns)
 
     # ------------------------------------------------------------------ documents
     def _read_docx(self, path: Path) -> Iterator[Record | QuarantineRow]:
         import docx
 
+        problem = self._unpacked_problem(path, "DOCX")
+        if problem is not None:
+            yield QuarantineRow(str(path), None, problem)
+            return
         try:
             document = docx.Document(str(path))
         except Exception as error:  # python-docx raises several unrelated types on bad files
@@ -401,7 +595,9 @@ class Ingestor:
         for table in tables:
             grid = [[_fix_cell(cell.text) for cell in row.cells] for row in table.rows]
             if grid and "text" in self._header_fields(grid[0]):
-                yield from self._read_rows(path, grid[0], grid[1:], first_row=2)
+                yield from self._read_rows(
+                    path, grid[0], (_Row(list(r)) for r in grid[1:]), first_row=2
+                )
                 return
         yield from self._whole_document(path, body)
 
@@ -471,3 +667,166 @@ def _document_source_type(body: str) -> str:
         if words in head:
             return code
     return "petition" if "kinh gui" in head else "feedback"
+
+
+class _Semicolon(csv.excel):
+    """RFC 4180 quoting with ";" between cells, as Excel writes CSV where "," is the decimal."""
+
+    delimiter = ";"
+
+
+def _sample_rows(
+    sample: str, dialect: type[csv.Dialect] | csv.Dialect, truncated: bool
+) -> list[list[str]]:
+    try:
+        rows = list(csv.reader(io.StringIO(sample, newline=""), dialect))
+    except csv.Error:
+        return []
+    # The last row of a cut sample may be cut inside a quoted cell.
+    return rows[:-1] if truncated and len(rows) > 1 else rows
+
+
+def _walk(folder: Path, skipped: list[SkippedFile]) -> Iterator[Path]:
+    """Yield the files to read under a folder, in name order; note what is skipped and why."""
+    for root, dirs, files in os.walk(folder):
+        base = Path(root)
+        for name in sorted(dirs):
+            if name.startswith("."):
+                skipped.append(SkippedFile(str(base / name), "Thư mục ẩn, không đọc"))
+            elif (base / name).is_symlink():
+                skipped.append(SkippedFile(
+                    str(base / name), "Liên kết tới thư mục khác, không đọc (tránh đọc lặp)"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (base / d).is_symlink())
+        for name in sorted(files):
+            path = base / name
+            reason = _skip_reason(path, walked=True)
+            if reason is None:
+                yield path
+            else:
+                skipped.append(SkippedFile(str(path), reason))
+
+
+def _skip_reason(path: Path, *, walked: bool) -> str | None:
+    """Return why a path holds no rows to read, or None for a file to read."""
+    if path.is_symlink() and not path.exists():
+        return f"Liên kết hỏng: tệp đích '{os.readlink(path)}' không tồn tại"
+    if walked and path.name.startswith("~$"):
+        return "Tệp khóa tạm của Office (tệp gốc đang mở), không chứa dữ liệu"
+    if walked and path.name.startswith("."):
+        return "Tệp ẩn, không đọc"
+    if path.exists() and not path.is_file():
+        return "Không phải tệp thông thường (thiết bị, ống dẫn hoặc socket), không đọc"
+    return None
+
+
+def _looks_binary(data: bytes) -> bool:
+    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    return controls > max(2, len(data) // 200)
+
+
+def _file_text(data: bytes) -> _FileText:
+    """Return a text file's content, decoded whole or, when its rows differ, row by row.
+
+    A file in one encoding is decoded whole (the most reliable guess). A file with NUL bytes in
+    a few rows, or with rows in UTF-8 and others in a legacy encoding, is read as UTF-8 with the
+    other bytes kept as escapes; ``_decode_row`` then decodes or rejects each row. A file that
+    looks binary raises UndecodableError.
+    """
+    body = data[len(_UTF8_BOM):] if data.startswith(_UTF8_BOM) else data
+    try:
+        decoded: Any = decode_bytes(data)
+    except UndecodableError:
+        decoded = None
+    if decoded is not None and not (
+        decoded.encoding in _LEGACY_ENCODINGS and _has_utf8_lines(body)
+    ):
+        return _FileText(decoded.text, decoded.encoding)
+    if _looks_binary(body):
+        raise UndecodableError("the file looks binary")
+    try:
+        body.decode("utf-8")
+        valid_utf8 = True
+    except UnicodeDecodeError:
+        valid_utf8 = False
+    if not valid_utf8 and not _has_utf8_lines(body):
+        # One legacy encoding with a few NUL bytes: choose it on the rest, keep the NULs.
+        encoding = decode_bytes(body.replace(b"\x00", b"")).encoding
+        return _FileText(decode_as(body, encoding), encoding)
+    return _FileText(body.decode("utf-8", "surrogateescape"), "utf-8", per_row=True)
+
+
+def _has_utf8_lines(body: bytes) -> bool:
+    """Return True when some line has non-ASCII bytes that are valid UTF-8."""
+    for line in body.split(b"\n"):
+        if _UTF8_MULTIBYTE_RE.search(line) is None:
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+def _check_row(cells: list[str], legacy: str | None) -> _Row:
+    if any("\x00" in cell for cell in cells):
+        return _Row(cells, legacy, _NUL_ROW)
+    return _Row(cells, legacy)
+
+
+def _decode_row(cells: list[str]) -> _Row:
+    """Decode one row read with escaped non-UTF-8 bytes: UTF-8 as is, else its own encoding."""
+    if any("\x00" in cell for cell in cells):
+        return _Row([_ESCAPED_BYTE_RE.sub("\ufffd", c) for c in cells], None, _NUL_ROW)
+    if not any(_ESCAPED_BYTE_RE.search(cell) for cell in cells):
+        return _Row(cells)
+    pieces = [cell.encode("utf-8", "surrogateescape") for cell in cells]
+    try:
+        encoding = decode_bytes(b"\n".join(pieces)).encoding
+        decoded = [decode_as(piece, encoding) for piece in pieces]
+    except UndecodableError:
+        return _Row([_ESCAPED_BYTE_RE.sub("\ufffd", c) for c in cells], None, _UNDECODABLE_ROW)
+    return _Row(decoded, encoding if encoding in ("tcvn3", "vni") else None)
+
+
+def _column_names(header: Sequence[str]) -> list[str]:
+    """Return display names for the header cells: unnamed columns by position, no repeats."""
+    names: list[str] = []
+    for i, cell in enumerate(header):
+        name = str(cell).strip() or f"cột {i + 1}"
+        while name in names:
+            name = f"{name} ({i + 1})"
+        names.append(name)
+    return names
+
+
+def _json_cell(value: Any) -> Any:
+    """Return a cell as a JSON value for extra["columns"], None when the cell is empty."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    text = str(value).strip()
+    return text or None
+
+
+def _preview(raw: Mapping[str, Any]) -> str:
+    """Return a quarantine row's raw data, each cell cut to keep the quarantine small."""
+    cut = {
+        key: value[:_PREVIEW_CHARS] + "…" if isinstance(value, str)
+        and len(value) > _PREVIEW_CHARS else value
+        for key, value in raw.items()
+    }
+    return json.dumps(cut, ensure_ascii=False, default=str)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB".replace(".", ",")
+
+
+def _thousands(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
