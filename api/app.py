@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.routes import alerts, auth, classify, health, monitoring, petitions, reports, web
 from api.security import HardeningMiddleware, RateLimiter, audit_middleware
 from pipeline.config import Settings, get_settings
-from pipeline.store import create_db_engine, migrate
+from pipeline.monitor.engine import Monitor
+from pipeline.store import PetitionStore, create_db_engine, migrate
 
 logger = logging.getLogger("tamtu.api")
 API_PREFIX = "/api/v1"
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(app.state.engine)
         # Detection over a large history takes seconds: start it before the first visit.
         stop = threading.Event()
-        threading.Thread(target=_warm_up, args=(app.state.engine, stop), daemon=True).start()
+        threading.Thread(target=_warm_up, args=(app.state.monitor, stop), daemon=True).start()
         yield
         stop.set()
         app.state.engine.dispose()
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings.database_url)
     app.state.classifier = None
+    app.state.monitor = Monitor(PetitionStore(app.state.engine))
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     for module in (health, auth, petitions, classify, monitoring, alerts, reports):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -67,15 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 WARM_UP_SECONDS = 60
 
 
-def _warm_up(engine: Any, stop: threading.Event) -> None:
+def _warm_up(monitor: Monitor, stop: threading.Event) -> None:
     # Re-check every minute: after an ingest from the command line the cached results are stale
-    # and the next dashboard visit would otherwise wait for a full detection run.
-    from pipeline.monitor.engine import warm_up
-    from pipeline.store import PetitionStore
-
+    # and the next dashboard visit would otherwise wait for a detection run.
     while not stop.is_set():
         try:
-            warm_up(PetitionStore(engine))
+            monitor.warm_up()
         except Exception as error:  # noqa: BLE001 - a cache warm-up must never stop the server
             logger.warning("warm-up skipped: %s", type(error).__name__)
         stop.wait(WARM_UP_SECONDS)

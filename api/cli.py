@@ -143,7 +143,7 @@ def ingest(
         report = runner.ingest_paths(
             paths, ingestor=ingestor, progress=lambda n: bar.advance(task, n)
         )
-    alert_run = _alerts_after_ingest(settings, store) if report.stored else None
+    alert_run = _alerts_after_ingest(settings, store, report) if report.stored else None
     if as_json:
         payload = report.as_dict()
         if alert_run is not None:
@@ -160,12 +160,14 @@ def ingest(
              + (f"; xem lý do trong {report.quarantine_csv}" if report.quarantine_csv else ""))
 
 
-def _alerts_after_ingest(settings: Settings, store: PetitionStore) -> Any:
+def _alerts_after_ingest(settings: Settings, store: PetitionStore, report: IngestReport) -> Any:
     # Stored petitions are safe whatever happens here: a failing alert step only warns.
+    from datetime import date
+
     from pipeline.monitor.engine import run_alerts
 
     try:
-        return run_alerts(settings, store)
+        return run_alerts(settings, store, days=[date.fromisoformat(d) for d in report.days])
     except Exception as error:  # noqa: BLE001 - reported, never fatal to the ingest
         err_console.print(f"[yellow]Cảnh báo:[/] chưa xét được điểm nóng sau khi nhập ({error})",
                           highlight=False)
@@ -458,18 +460,28 @@ def trends(
     end: Annotated[str | None, typer.Option("--to", help="Đến ngày YYYY-MM-DD")] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Ghi ra tệp CSV")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="Chỉ lấy chừng này dòng (mặc định: tất cả khi ghi tệp, "
+        "40 dòng cuối khi in ra màn hình)")] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Bỏ qua chừng này dòng đầu")]
+    = 0,
 ) -> None:
     """Số đơn theo kỳ (ngày, tuần, tháng) × địa bàn × lĩnh vực, so với kỳ trước và cùng kỳ."""
-    from pipeline.monitor.engine import load_frame
-    from pipeline.monitor.trends import TrendsError, topic_trends
+    from pipeline.monitor.engine import trends_table
+    from pipeline.monitor.trends import TrendsError
 
     settings, store = settings_and_store()
-    frame = load_frame(store, start=_parse_day(start), end=_parse_day(end))
     try:
-        table = topic_trends(frame, period=period, level=level, topic=topic,  # type: ignore[arg-type]
-                             area=area)
+        table = trends_table(store, period=period, level=level,  # type: ignore[arg-type]
+                             topic=topic, area=area, start=_parse_day(start),
+                             end=_parse_day(end))
     except TrendsError as error:
         fail(str(error), 2)
+    total = len(table)
+    if limit is not None or offset:
+        table = table.iloc[offset:offset + limit if limit is not None else None]
+        err_console.print(f"Dòng {offset + 1}–{offset + len(table)} trong {total} dòng",
+                          highlight=False)
     if output is not None:
         table.to_csv(output, index=False, encoding="utf-8-sig")
         console.print(f"Đã ghi {len(table)} dòng vào {output}", highlight=False)

@@ -26,6 +26,11 @@ def get_store(engine: Annotated[Engine, Depends(get_engine)]) -> PetitionStore:
     return PetitionStore(engine)
 
 
+def get_monitor(request: Request) -> Any:
+    """Return the app's monitoring engine (results cached per stored data version)."""
+    return request.app.state.monitor
+
+
 def get_classifier(request: Request) -> Any:
     """Return the topic classifier, loaded on first use; 503 when no model exists."""
     state = request.app.state
@@ -61,4 +66,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 StoreDep = Annotated[PetitionStore, Depends(get_store)]
 ClassifierDep = Annotated[Any, Depends(get_classifier)]
+MonitorDep = Annotated[Any, Depends(get_monitor)]
 GazetteerDep = Annotated[Any, Depends(get_gazetteer)]

@@ -41,6 +41,8 @@ class IngestReport:
     extra_columns: dict[str, int] = field(default_factory=dict)
     # Files not read at all (broken links, hidden or lock files), with the reason; not rows.
     skipped_files: list[dict[str, str]] = field(default_factory=list)
+    # Received dates (ISO) of the petitions stored by this run: alerts are evaluated on them.
+    days: list[str] = field(default_factory=list)
     report_dir: str | None = None
     quarantine_csv: str | None = None
 
@@ -195,6 +197,8 @@ class IngestRun:
                 seen_keys.add(row["source_key"])
                 new_quarantine.append({**row, "run_id": report.run_id})
         self.store.write_batch(new_petitions, new_duplicates, new_quarantine)
+        days = {p["received_at"].isoformat() for p in new_petitions if p.get("received_at")}
+        report.days = sorted(days.union(report.days))
 
     def _prepare(self, record: Record) -> dict[str, Any]:
         normalized = normalize_text(record.text)

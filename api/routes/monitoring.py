@@ -7,18 +7,22 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import StoreDep
+from api.deps import MonitorDep, StoreDep
 from api.security import Principal, Viewer, check_area, public_text
 from pipeline.monitor.common import HotspotError
-from pipeline.monitor.engine import as_json, default_as_of, emerging_on, hotspots_on, load_frame
-from pipeline.monitor.trends import TrendsError, topic_trends
+from pipeline.monitor.engine import as_json, default_as_of
+from pipeline.monitor.trends import TrendsError
 
 router = APIRouter(tags=["monitoring"])
 
 
-@router.get("/trends", summary="Số đơn theo kỳ × địa bàn × lĩnh vực")
+TRENDS_PAGE = 2000
+TRENDS_PAGE_MAX = 50_000
+
+
+@router.get("/trends", summary="Số đơn theo kỳ × địa bàn × lĩnh vực (theo trang)")
 def trends(
-    store: StoreDep,
+    monitor: MonitorDep,
     principal: Viewer,
     period: Literal["day", "week", "month"] = "month",
     level: Literal["village", "commune", "province", "all"] = "all",
@@ -28,50 +32,62 @@ def trends(
     signal: Annotated[str | None, Query(max_length=20)] = None,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=TRENDS_PAGE_MAX,
+                                description="Số dòng tối đa của trang")] = TRENDS_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Bỏ qua bao nhiêu dòng")] = 0,
 ) -> dict[str, Any]:
-    """Return rows with period_start, area, topic, source_type, count and changes."""
+    """Return one page of rows (period_start, area, topic, source_type, count, changes).
+
+    `total` is the number of rows of the whole result; ask again with `offset` for the rest.
+    """
     check_area(principal, area)
-    frame = load_frame(store, start=start, end=end)
-    if principal.areas is not None:
-        frame = frame[frame["area"].map(principal.may_see_area).astype(bool)]
+    scope = None if principal.areas is None else tuple(sorted(principal.areas))
     try:
-        table = topic_trends(frame, period=period, level=level, topic=topic, area=area,
-                             source_type=source_type, signal=signal)
+        table = monitor.trends(
+            period=period, level=level, topic=topic, area=area, source_type=source_type,
+            signal=signal, start=start, end=end, scope=scope,
+            may_see_area=None if scope is None else principal.may_see_area,
+        )
     except TrendsError as error:
         raise HTTPException(422, str(error)) from error
-    rows = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    page = table.iloc[offset:offset + limit]
+    rows = page.astype(object).where(page.notna(), None).to_dict(orient="records")
     for row in rows:
         row["period_start"] = row["period_start"].isoformat()
-    return {"columns": list(table.columns), "data": rows, "count": len(rows)}
+    return {"columns": list(table.columns), "data": rows, "count": len(rows),
+            "total": len(table), "offset": offset, "limit": limit,
+            "undated": int(table.attrs.get("undated", 0))}
 
 
 @router.get("/hotspots", summary="Điểm nóng tại một ngày (mặc định: dữ liệu mới nhất)")
 def hotspots(
     store: StoreDep,
+    monitor: MonitorDep,
     principal: Viewer,
     as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> dict[str, Any]:
     """Return hot spots, most severe first, each with its explanation and petition ids."""
-    return _detected(store, principal, as_of, window_days, hotspots_on)
+    return _detected(store, principal, as_of, window_days, monitor.hotspots)
 
 
 @router.get("/emerging", summary="Vấn đề mới nổi: chiến dịch đơn giống nhau, cụm từ bùng phát")
 def emerging(
     store: StoreDep,
+    monitor: MonitorDep,
     principal: Viewer,
     as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> dict[str, Any]:
     """Return emerging issues with explanation, evidence terms and petition ids."""
-    return _detected(store, principal, as_of, window_days, emerging_on)
+    return _detected(store, principal, as_of, window_days, monitor.emerging)
 
 
 def _detected(store: Any, principal: Principal, as_of: date | None, window_days: int,
               detect: Any) -> dict[str, Any]:
     day = as_of or default_as_of(store)
     try:
-        items = detect(store, day, window_days=window_days)
+        items = detect(day, window_days=window_days)
     except HotspotError as error:
         raise HTTPException(422, str(error)) from error
     data = _visible(principal, items)

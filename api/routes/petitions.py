@@ -76,7 +76,7 @@ def create_petitions(
     report = runner.ingest_items(records, label=[source])
     if report.stored:
         # Alerts are evaluated after every ingest, after the response has been sent.
-        background.add_task(_alerts_after_ingest, settings, store)
+        background.add_task(_alerts_after_ingest, settings, store, report.days)
     quarantined = [
         QuarantinePublic(index=r.source_row, reason=r.reason)
         for r in records if isinstance(r, QuarantineRow)
@@ -87,11 +87,11 @@ def create_petitions(
     )
 
 
-def _alerts_after_ingest(settings: Any, store: Any) -> None:
+def _alerts_after_ingest(settings: Any, store: Any, days: list[str]) -> None:
     from pipeline.monitor.engine import run_alerts
 
     try:
-        run_alerts(settings, store)
+        run_alerts(settings, store, days=[date.fromisoformat(d) for d in days])
     except Exception as error:  # noqa: BLE001 - stored petitions stay; the next run retries
         logger.warning("alert evaluation after ingest failed: %s", type(error).__name__)
 

@@ -460,7 +460,7 @@ async function loadChart() {
   const params = { ...values, level: "all" };
   if (!params.from) params.from = defaultFrom(values.period);
   try {
-    const result = await api(`/trends${query(params)}`);
+    const result = await api(`/trends${query({ ...params, limit: 50000 })}`);
     const rows = result.data;
     if (values.period === "month" && !values.area && !values.from && !values.to && rows.length) {
       state.latestMonth = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
@@ -595,7 +595,7 @@ async function loadHeatmap() {
   // Only the latest period and the one before it are needed.
   const from = period === "month" ? shiftMonths(state.latestMonth, -1) : shiftDays(state.latestMonth, -14);
   try {
-    const result = await api(`/trends${query({ period, level, from })}`);
+    const result = await api(`/trends${query({ period, level, from, limit: 50000 })}`);
     drawHeatmap(result.data, period, level);
   } catch (error) {
     failInto(wrap, error);

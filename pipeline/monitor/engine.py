@@ -1,8 +1,14 @@
-"""Shared by the CLI and the HTTP API: load stored petitions, detect, evaluate and send alerts."""
+"""The one monitoring engine of the CLI and the API: counts, trends, detection and alerts.
+
+Counts come from the aggregates the store keeps at ingest; petition rows are read only where
+texts are needed. `Monitor` reuses results until the stored data version changes.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,14 +26,18 @@ from pipeline.monitor.alerts import (
     install_rules,
     load_rules_file,
 )
+from pipeline.monitor.counts import counts_frame
 from pipeline.monitor.emerging import EmergingIssue, detect_emerging
 from pipeline.monitor.hotspots import Hotspot, detect_hotspots
-from pipeline.monitor.trends import petitions_frame
+from pipeline.monitor.trends import Level, Period, TrendsError, petitions_frame, topic_trends
 from pipeline.store import AlertStore, PetitionStore, petitions
+from pipeline.store.aggregates import current_version, read_counts
 from pipeline.taxonomy import default_taxonomy
 
 HISTORY_DAYS = 182
 WINDOW_DAYS = 7
+CACHE_ENTRIES = 64
+BACKFILL_DAYS = 92  # a back-filled batch raises alerts for the hot spots of its last quarter
 
 
 def latest_date(store: PetitionStore) -> date | None:
@@ -43,88 +53,122 @@ def default_as_of(store: PetitionStore) -> date:
     return min(today, newest) if newest else today
 
 
-_FRAMES: dict[str, tuple[tuple[int, int], pd.DataFrame]] = {}
-_FRAMES_LOCK = threading.Lock()
-
-
-def _version(store: PetitionStore) -> tuple[int, int]:
-    with store.engine.connect() as conn:
-        count, newest = conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(petitions.c.id), 0))
-        ).one()
-    return int(count), int(newest)
+def load_counts(store: PetitionStore, *, start: date | None = None, end: date | None = None,
+                period: str = "day", undated: bool = True) -> pd.DataFrame:
+    """Return the stored daily (or weekly, monthly) counts between two dates (counts frame)."""
+    return counts_frame(read_counts(store.engine, start=start, end=end, period=period,
+                                    undated=undated))
 
 
 def load_frame(store: PetitionStore, *, start: date | None = None, end: date | None = None
                ) -> pd.DataFrame:
-    """Return stored citizen petitions between two dates as the analysis frame.
+    """Return stored citizen petitions between two dates as a petitions frame (rows, texts).
 
-    The whole frame is built once per state of the petitions table (count and newest id) and
-    reused: the dashboard asks for trends, hot spots and emerging issues on every page load.
+    Only for what needs the texts: the evidence of a flagged cell, emerging issues' window,
+    the report's annex. Counts come from `load_counts`.
     """
-    key = str(store.engine.url)
-    version = _version(store)
-    with _FRAMES_LOCK:
-        cached = _FRAMES.get(key)
-    if cached is None or cached[0] != version:
-        frame = petitions_frame(store.petition_frame_rows())
-        with _FRAMES_LOCK:
-            _FRAMES[key] = (version, frame)
-    else:
-        frame = cached[1]
-    if start is None and end is None:
-        return frame
-    days = pd.to_datetime(frame["received_at"])
-    keep = days.notna()
-    if start is not None:
-        keep &= days >= pd.Timestamp(start)
-    if end is not None:
-        keep &= days <= pd.Timestamp(end)
-    return frame[keep]
+    return petitions_frame(store.petition_frame_rows(start=start, end=end))
 
 
-_RESULTS: dict[tuple[Any, ...], Any] = {}
+def trends_table(store: PetitionStore, *, period: Period, level: Level,
+                 topic: str | None = None, area: str | None = None,
+                 source_type: str | None = None, signal: str | None = None,
+                 start: date | None = None, end: date | None = None,
+                 may_see_area: Callable[[str], bool] | None = None) -> pd.DataFrame:
+    """Return `topic_trends` over the stored counts, summed per period in the database.
 
-
-def _cached(store: PetitionStore, name: str, as_of: date, window_days: int,
-            compute: Any) -> Any:
-    # Detection is a pure function of the stored data and the date: results are reused until
-    # the petitions table changes (the dashboard asks on every page load).
-    key = (str(store.engine.url), _version(store), name, as_of, window_days)
-    with _FRAMES_LOCK:
-        if key in _RESULTS:
-            return _RESULTS[key]
-    result = compute()
-    with _FRAMES_LOCK:
-        if len(_RESULTS) > 256:
-            _RESULTS.clear()
-        _RESULTS[key] = result
-    return result
+    `may_see_area` keeps only the cells of areas a caller may see (checked once per area).
+    """
+    if period not in ("day", "week", "month"):
+        raise TrendsError(f"period='{period}' không hợp lệ; chọn một trong: day, week, month")
+    counts = load_counts(store, start=start, end=end, period=period)
+    if may_see_area is not None:
+        allowed = {a for a in counts["area"].dropna().unique() if may_see_area(a)}
+        counts = counts[counts["area"].isin(allowed)].reset_index(drop=True)
+    return topic_trends(counts, period=period, level=level, topic=topic, area=area,
+                        source_type=source_type, signal=signal)
 
 
 def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[Hotspot]:
-    """Return the hot spots on a date (cached per state of the data)."""
+    """Return the hot spots on a date (replayable: data after as_of are ignored)."""
     # The first-ever rule needs the whole history of a village, so load from the start.
-    return _cached(store, "hotspots", as_of, window_days, lambda: detect_hotspots(
-        load_frame(store, end=as_of), as_of, window_days=window_days,
-        history_days=HISTORY_DAYS))
+    return detect_hotspots(load_frame(store, end=as_of), as_of, window_days=window_days,
+                           history_days=HISTORY_DAYS)
 
 
 def emerging_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[EmergingIssue]:
-    """Return the emerging issues on a date (cached per state of the data)."""
+    """Return the emerging issues on a date (replayable)."""
     start = as_of - timedelta(days=HISTORY_DAYS + window_days)
-    return _cached(store, "emerging", as_of, window_days, lambda: detect_emerging(
-        load_frame(store, start=start, end=as_of), as_of, window_days=window_days,
-        history_days=HISTORY_DAYS))
+    return detect_emerging(load_frame(store, start=start, end=as_of), as_of,
+                           window_days=window_days, history_days=HISTORY_DAYS)
 
 
-def warm_up(store: PetitionStore) -> None:
-    """Compute today's hot spots and emerging issues ahead of the first dashboard visit."""
-    day = default_as_of(store)
-    hotspots_on(store, day)
-    emerging_on(store, day)
+class Monitor:
+    """Analysis results of one database, reused until its data version changes.
+
+    The version is one row bumped in every write transaction, so several server processes
+    (`tamtu serve --workers N`) each keep a cache that is never stale. Each question is
+    computed once at a time: a second caller of the same question waits for the first.
+    """
+
+    def __init__(self, store: PetitionStore, *, entries: int = CACHE_ENTRIES) -> None:
+        self.store = store
+        self._entries = entries
+        self._results: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def version(self) -> int:
+        """Return the stored data version (cheap: one row)."""
+        return current_version(self.store.engine)
+
+    def cached(self, name: str, params: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """Return compute() for this question and data version, computing it at most once."""
+        key = (self.version(), name, params)
+        with self._guard:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._results:
+                    return self._results[key]
+            result = compute()
+            with self._guard:
+                self._results[key] = result
+                while len(self._results) > self._entries:
+                    self._results.popitem(last=False)
+                self._locks.pop(key, None)
+        return result
+
+    def hotspots(self, as_of: date, *, window_days: int = WINDOW_DAYS) -> list[Hotspot]:
+        """Return the hot spots on a date (cached per data version)."""
+        return self.cached("hotspots", (as_of, window_days), lambda: hotspots_on(
+            self.store, as_of, window_days=window_days))
+
+    def emerging(self, as_of: date, *, window_days: int = WINDOW_DAYS) -> list[EmergingIssue]:
+        """Return the emerging issues on a date (cached per data version)."""
+        return self.cached("emerging", (as_of, window_days), lambda: emerging_on(
+            self.store, as_of, window_days=window_days))
+
+    def trends(self, **options: Any) -> pd.DataFrame:
+        """Return `trends_table(store, **options)` (cached per data version and options).
+
+        `may_see_area` is not part of the cache key: pass `scope` (a hashable description of
+        the caller's areas) with it.
+        """
+        scope = options.pop("scope", None)
+        params = (scope, *sorted((k, v) for k, v in options.items() if k != "may_see_area"))
+        return self.cached("trends", params, lambda: trends_table(self.store, **options))
+
+    def warm_up(self) -> None:
+        """Compute today's hot spots and emerging issues ahead of the first dashboard visit."""
+        day = default_as_of(self.store)
+        self.hotspots(day)
+        self.emerging(day)
 
 
 def as_json(item: Hotspot | EmergingIssue) -> dict[str, Any]:
@@ -167,12 +211,24 @@ def ensure_rules(settings: Settings, alert_store: AlertStore) -> None:
 
 
 def run_alerts(settings: Settings, store: PetitionStore, *, as_of: date | None = None,
-               send: bool = True) -> AlertRun:
-    """Detect hot spots, update alert episodes and deliver what is due."""
+               days: Iterable[date] = (), send: bool = True,
+               monitor: Monitor | None = None) -> AlertRun:
+    """Detect hot spots, update alert episodes and deliver what is due.
+
+    The hot spots of `as_of` (default: the newest data date) are evaluated together with those
+    of every day in `days` (the received dates an ingest touched, up to as_of, at most
+    BACKFILL_DAYS back), so a batch of letters from last month raises the alerts of last
+    month's hot spots too; older history is history, not an alert.
+    """
     alert_store = AlertStore(store.engine)
     ensure_rules(settings, alert_store)
     day = as_of or default_as_of(store)
-    spots = hotspots_on(store, day)
+    detect = monitor.hotspots if monitor is not None else (
+        lambda d: hotspots_on(store, d))
+    spots = list(detect(day))
+    oldest = day - timedelta(days=BACKFILL_DAYS)
+    for touched in sorted({d for d in days if oldest <= d < day}):
+        spots.extend(detect(touched))
     now = datetime.now(UTC)
     changes = evaluate_alerts(alert_store, spots, now,
                               close_after=timedelta(days=settings.alert_close_after_days))
@@ -181,4 +237,4 @@ def run_alerts(settings: Settings, store: PetitionStore, *, as_of: date | None =
                         base_url=settings.public_base_url)
         if send else DeliveryReport()
     )
-    return AlertRun(day, len(spots), changes, delivery)
+    return AlertRun(day, len({(s.topic, s.area) for s in spots}), changes, delivery)
