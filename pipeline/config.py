@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     max_body_bytes: int = 10 * 1024 * 1024
     gazetteer_dir: Path = PROJECT_ROOT / "data" / "gazetteer"
+    # Ingest executors: worker processes (None: every core; 1: in process) or a Dask scheduler.
+    ingest_workers: int | None = None
+    dask_address: str | None = None
+    dask_connect_timeout: float = 20.0
 
 
 @lru_cache(maxsize=1)

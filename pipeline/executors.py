@@ -6,6 +6,7 @@ order of the chunks, so the one writer stores the same rows whichever executor r
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -83,12 +84,16 @@ class ProcessPool:
         first = next(pending, None)
         if first is None:
             return
+        # Loaded before the workers start: forked workers inherit it instead of loading again.
+        resources = worker_resources(self.spec)
         second = next(pending, None)
         if second is None:  # starting processes would cost more than the work itself
-            yield process_records(first, worker_resources(self.spec))
+            yield process_records(first, resources)
             return
+        context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
         with ProcessPoolExecutor(
-            max_workers=self.workers, initializer=worker_resources, initargs=(self.spec,)
+            max_workers=self.workers, mp_context=context, initializer=worker_resources,
+            initargs=(self.spec,),
         ) as pool:
             yield from in_order(
                 lambda chunk: pool.submit(process_with_spec, chunk, self.spec),

@@ -82,9 +82,12 @@ def load_resources(spec: ResourceSpec) -> Resources:
             raise ResourceError(
                 f"tệp mô hình '{spec.model_path}' trên máy xử lý khác với tệp của máy nhập dữ liệu"
             )
-        from pipeline.text.classify import load_classifier
+        from pipeline.text.classify import ModelLoadError, load_classifier
 
-        classifier = load_classifier(spec.model_path)
+        try:
+            classifier = load_classifier(spec.model_path)
+        except ModelLoadError as error:
+            raise ResourceError(str(error)) from error
     gazetteer = None
     if spec.gazetteer_dir is not None:
         if not spec.gazetteer_dir.is_dir():
