@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,12 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipeline.config import Settings, get_settings
-from pipeline.intake.readers import Ingestor, MappingError, ReadLimits, parse_mapping
 from pipeline.records import SOURCE_TYPE_NAMES, SOURCE_TYPES
-from pipeline.run import IngestReport, IngestRun
-from pipeline.store import PetitionStore, StoreError, create_db_engine, migrate
-from pipeline.text.places import GazetteerError, load_gazetteer
-from pipeline.text.signals import UNKNOWN_AREA
+
+if TYPE_CHECKING:  # the store, readers and places load on first use: faster start-up
+    from pipeline.run import IngestReport
+    from pipeline.store import PetitionStore
 
 app = typer.Typer(
     help="Tâm tư: đọc đơn thư, phản ánh của Nhân dân; thống kê theo lĩnh vực và địa bàn.",
@@ -43,6 +43,8 @@ def fail(message: str, code: int = 1) -> None:
 
 def open_store(settings: Settings) -> PetitionStore:
     """Return a store on the configured database, migrated to the newest schema."""
+    from pipeline.store import PetitionStore, create_db_engine, migrate
+
     engine = create_db_engine(settings.database_url)
     migrate(engine)
     return PetitionStore(engine)
@@ -50,6 +52,8 @@ def open_store(settings: Settings) -> PetitionStore:
 
 def settings_and_store() -> tuple[Settings, PetitionStore]:
     """Return the settings and a migrated store, or exit with one clear line."""
+    from pipeline.store import StoreError
+
     settings = get_settings()
     try:
         return settings, open_store(settings)
@@ -104,8 +108,23 @@ def ingest(
         typer.Option("--map", help="Gán cột cho trường, ví dụ --map \"Ý kiến cử tri=text\""),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="Số tiến trình xử lý song song (mặc định: mọi lõi CPU; 1: không tách)",
+    )] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Xử lý trên cụm Dask, ví dụ tcp://10.0.0.5:8786 (hoặc TAMTU_DASK_ADDRESS)",
+    )] = None,
 ) -> None:
     """Đọc tệp (CSV, XLSX, JSONL, DOCX, TXT hoặc thư mục) và lưu vào cơ sở dữ liệu."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from pipeline.executors import ChunkExecutor, InProcess, ProcessPool, default_workers
+    from pipeline.intake.readers import Ingestor, MappingError, ReadLimits, parse_mapping
+    from pipeline.process import ResourceError, Resources, resource_spec, worker_resources
+    from pipeline.run import IngestRun
+    from pipeline.store import StoreError
+    from pipeline.text.places import GazetteerError
+
     settings = get_settings()
     if source_type is not None and source_type not in SOURCE_TYPES:
         fail(f"loại '{source_type}' không có; chọn một trong: {', '.join(SOURCE_TYPES)}", 2)
@@ -116,33 +135,49 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing and len(missing) == len(paths):
         fail(f"không tìm thấy: {', '.join(missing)}", 2)
+    processes = workers if workers is not None else settings.ingest_workers or default_workers()
+    if processes < 1:
+        fail(f"--workers phải từ 1 trở lên, nhận được {processes}", 2)
+    address = dask or settings.dask_address
+    spec = resource_spec(settings.model_path, settings.gazetteer_dir)
     try:
         store = open_store(settings)
-        classifier = load_default_classifier(settings)
-    except (StoreError, UserError) as error:
+        # Loaded here once (not for Dask: its workers load their own): worker processes forked
+        # from this one share it, and a bad file is one clear line before any work starts.
+        resources = Resources() if address else worker_resources(spec)
+    except (StoreError, ResourceError, GazetteerError) as error:
         fail(str(error))
-    try:
-        gazetteer = (
-            load_gazetteer(settings.gazetteer_dir) if settings.gazetteer_dir.exists() else None
+    with contextlib.ExitStack() as stack:
+        executor: ChunkExecutor = InProcess(resources)
+        if address:
+            from pipeline.cluster import DaskCluster, DaskClusterError
+
+            try:
+                executor = stack.enter_context(
+                    DaskCluster(address, spec, timeout=settings.dask_connect_timeout))
+            except DaskClusterError as error:
+                fail(str(error))
+        elif processes > 1:
+            executor = ProcessPool(spec, processes)
+        runner = IngestRun(
+            store, batch_size=settings.batch_size, runs_dir=settings.runs_dir, executor=executor,
         )
-    except GazetteerError as error:
-        fail(str(error))
-    runner = IngestRun(
-        store, classifier=classifier, batch_size=settings.batch_size, runs_dir=settings.runs_dir,
-        gazetteer=gazetteer,
-    )
-    ingestor = Ingestor(source_type=source_type, mapping=column_map,
-                        limits=ReadLimits.from_settings(settings))
-    show_progress = not as_json and sys.stderr.isatty()
-    with Progress(
-        TextColumn("[bold]Đang đọc[/]"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("bản ghi"), TimeElapsedColumn(),
-        console=err_console, disable=not show_progress, transient=True,
-    ) as bar:
-        task = bar.add_task("ingest", total=None)
-        report = runner.ingest_paths(
-            paths, ingestor=ingestor, progress=lambda n: bar.advance(task, n)
-        )
+        ingestor = Ingestor(source_type=source_type, mapping=column_map,
+                            limits=ReadLimits.from_settings(settings))
+        show_progress = not as_json and sys.stderr.isatty()
+        with Progress(
+            TextColumn("[bold]Đang đọc[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("bản ghi"), TimeElapsedColumn(),
+            console=err_console, disable=not show_progress, transient=True,
+        ) as bar:
+            task = bar.add_task("ingest", total=None)
+            try:
+                report = runner.ingest_paths(
+                    paths, ingestor=ingestor, progress=lambda n: bar.advance(task, n)
+                )
+            except BrokenProcessPool:
+                fail("một tiến trình xử lý dừng đột ngột (có thể do thiếu bộ nhớ); chạy lại với "
+                     "--workers 1 — các bản ghi đã lưu không bị nhập hai lần")
     alert_run = _alerts_after_ingest(settings, store, report) if report.stored else None
     if as_json:
         payload = report.as_dict()
@@ -152,7 +187,7 @@ def ingest(
                                  "changes": len(alert_run.changes)}
         console.print_json(json.dumps(payload, ensure_ascii=False))
     else:
-        print_report(report, classifier is not None)
+        print_report(report, spec.model_path is not None)
         if alert_run is not None:
             print_alert_run(alert_run)
     if report.read == 0 or report.read == report.quarantined:
@@ -215,6 +250,8 @@ def print_report(report: IngestReport, classified: bool) -> None:
 
 
 def _print_counts(title: str, counts: dict[str, int]) -> None:
+    from pipeline.text.signals import UNKNOWN_AREA
+
     if not counts:
         return
     table = Table(title=title)
@@ -423,6 +460,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from pipeline.store import StoreError
 
     settings = get_settings()
     try:
@@ -588,7 +626,7 @@ def alerts_load_rules(
 ) -> None:
     """Nạp (thay) quy tắc cảnh báo từ tệp YAML vào cơ sở dữ liệu."""
     from pipeline.monitor.alerts import RuleError, install_rules, load_rules_file
-    from pipeline.store import AlertStore
+    from pipeline.store import AlertStore, StoreError
     from pipeline.taxonomy import default_taxonomy
 
     settings = get_settings()
@@ -666,7 +704,7 @@ def alerts_ack(
 ) -> None:
     """Xác nhận đã nắm (hoặc đã giải quyết) một cảnh báo."""
     from pipeline.monitor.alerts import AlertNotFound, AlertStateError, ack_alert, resolve_alert
-    from pipeline.store import AlertStore, SecurityStore
+    from pipeline.store import AlertStore, SecurityStore, StoreError
 
     settings = get_settings()
     try:
@@ -705,7 +743,7 @@ def users_add(
 ) -> None:
     """Thêm người dùng với một vai trò và (tùy chọn) phạm vi địa bàn."""
     from api.security import ROLE_NAMES, SecurityError, create_user
-    from pipeline.store import SecurityStore
+    from pipeline.store import SecurityStore, StoreError
 
     settings = get_settings()
     try:
@@ -762,6 +800,7 @@ def tokens_create(
 ) -> None:
     """Tạo mã truy cập; mã chỉ in ra một lần, ở dòng cuối cùng."""
     from api.security import SecurityError, create_token
+    from pipeline.store import StoreError
 
     settings = get_settings()
     try:

@@ -1,12 +1,16 @@
-"""Throughput: petitions per second for tokenisation alone and for `tamtu ingest` end to end.
+"""Throughput of ingest against the bare tokeniser, on petitions whose sentences never repeat.
 
-Every stage reads the SAME generated petitions (about 150 syllables each, built by joining texts
-from the sample generator), written to one CSV first. Run from the project root:
+The petitions are built here combinatorially from the team's own phrases, with numbers, names of
+places and durations that vary, so that no two texts (and almost no two sentences) are equal: the
+sentence cache cannot flatter the figures. Every configuration runs once per round, rounds
+alternate (a shared machine slows whichever pass it lands on); the fastest and slowest are shown.
 
-    .venv/bin/python benchmarks/throughput.py              # 2,000 petitions, a few minutes
-    .venv/bin/python benchmarks/throughput.py --limit 50   # smoke run
-    .venv/bin/python benchmarks/throughput.py --json       # figures as JSON
+    .venv/bin/python benchmarks/throughput.py                 # 2,000 petitions, 2 rounds
+    .venv/bin/python benchmarks/throughput.py --limit 40      # smoke run
+    .venv/bin/python benchmarks/throughput.py --json
 
+PostgreSQL: --postgres URL (or TAMTU_BENCH_POSTGRES_URL); without it a throw-away server is
+started as the test suite does, and the stage is skipped with the reason if that fails.
 It prints figures and ratios; it never asserts. Progress lines go to stderr.
 """
 
@@ -14,399 +18,356 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
-import resource
-import shutil
+import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-GENERATOR_PATH = PROJECT_ROOT / "data" / "samples" / "generate.py"
-CSV_COLUMNS = ("text", "received_at", "area", "source_type", "external_id", "sender_name",
-               "sender_contact", "channel")
-TARGET_SYLLABLES = 150
-RATIO_GOAL = 0.8
-
-
-class GeneratorMissingError(RuntimeError):
-    """The sample generator data/samples/generate.py is not in the project."""
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One timed pass over the petitions."""
-
-    key: str
-    name: str
-    meaning: str
-    seconds: float
-    petitions: int
-    passes: tuple[float, ...] = ()
-
-    @property
-    def per_second(self) -> float:
-        """Petitions per second of the (fastest) pass."""
-        return self.petitions / self.seconds if self.seconds > 0 else float("inf")
-
-    def slowest_per_second(self) -> float:
-        """Petitions per second of the slowest pass (equal to per_second for one pass)."""
-        slowest = max(self.passes or (self.seconds,))
-        return self.petitions / slowest if slowest > 0 else float("inf")
-
-
-def fastest(stages: list[Stage]) -> Stage:
-    """Return the fastest of repeated passes, remembering the seconds of every pass.
-
-    A shared machine only ever slows a pass down, so the fastest pass is the least disturbed.
-    """
-    best = min(stages, key=lambda stage: stage.seconds)
-    return replace(best, passes=tuple(stage.seconds for stage in stages))
-
-
-def progress(message: str) -> None:
-    """Print one progress line to stderr, so stdout keeps only the results."""
-    print(f"… {message}", file=sys.stderr, flush=True)
-
+TARGETS = {"ingest/tokeniser": 0.8, "2 workers/1": 1.6, "postgresql/sqlite": 0.9,
+           "dask 2/1 local": 1.4, "classify start-up s": 2.5}
 
 # ---------------------------------------------------------------------- the petitions
-def load_generator(path: Path = GENERATOR_PATH) -> ModuleType:
-    """Return the sample generator module, loaded from its file (data/ is not a package)."""
-    if not path.exists():
-        raise GeneratorMissingError(f"sample generator not found: {path}")
-    spec = importlib.util.spec_from_file_location("tamtu_sample_generator", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the file runs.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+OPENINGS = ("Kính gửi Ủy ban nhân dân xã {commune},", "Tôi tên là {person}, ở {village},",
+            "Gia đình tôi ở số nhà {house} {village} xin trình bày như sau:",
+            "Chúng tôi là {count} hộ dân sống ven đường {road},",
+            "Thay mặt bà con tổ {group} {village}, tôi xin phản ánh:")
+PROBLEMS = (
+    "đoạn đường từ cầu {bridge} vào trường tiểu học dài khoảng {metres} mét bị sụt lún nặng",
+    "cống thoát nước trước chợ {market} bị tắc suốt {days} ngày nay, nước bẩn tràn vào nhà",
+    "trại chăn nuôi của ông {owner} xả nước thải ra mương {canal} làm cá chết hàng loạt",
+    "trạm biến áp gần nhà văn hóa {village} hay mất điện, tuần qua mất {times} lần",
+    "tiền hỗ trợ thiên tai đợt {wave} của {count} hộ chưa được chi trả",
+    "xe chở cát chạy ban đêm trên đường {road} làm vỡ mặt đường và bụi mù mịt",
+    "con kênh {canal} bị lấn chiếm {metres} mét để dựng quán và chuồng trại",
+    "giếng khoan của trạm cấp nước {village} có mùi lạ, nước đục sau {days} ngày mưa",
+    "việc đo đạc lại thửa đất số {plot} tờ bản đồ {sheet} kéo dài đã {months} tháng",
+    "trường mầm non {village} thiếu {teachers} cô giáo nên các cháu phải học ghép",
+)
+EFFECTS = ("Bà con tổ {group} đi lại rất khó khăn, nhất là {count} cháu học sinh và người già.",
+           "Đã có {times} vụ ngã xe trong tháng {month} vừa qua.",
+           "Nhiều gia đình phải mua nước bình với giá {price} nghìn đồng mỗi tuần.",
+           "Việc này ảnh hưởng đến sản xuất của khoảng {count} hộ.",
+           "Mùi hôi bốc lên mỗi chiều, {times} cháu nhỏ trong xóm bị ho kéo dài.",
+           "Thôn đã báo lên {times} lần từ tháng {month} nhưng chưa thấy ai xuống xem.")
+REQUESTS = ("Đề nghị xã cử cán bộ xuống kiểm tra trước ngày {day} tháng {month}.",
+            "Kính mong lãnh đạo sớm có phương án sửa chữa trong {days} ngày tới.",
+            "Xin cho biết khi nào được giải quyết; số điện thoại liên hệ của tổ là {house}.",
+            "Chúng tôi đề nghị xử lý dứt điểm, tránh để kéo dài qua mùa mưa năm {year}.",
+            "Mong chính quyền trả lời bằng văn bản cho {count} hộ ký tên dưới đây.")
+VILLAGES = ("thôn Tân Mỹ", "thôn Hà Lợi", "thôn Cang Gián", "thôn Thủy Ba", "thôn An Đức",
+            "thôn Lễ Võ", "khu phố {group}", "xóm Bến", "thôn Đông", "thôn Tây Hồ")
+COMMUNES = ("Cửa Tùng", "Vĩnh Hoàng", "Bến Quan", "Vĩnh Thủy", "Cồn Tiên", "Hải Lăng")
+PEOPLE = ("Nguyễn Văn Hòa", "Trần Thị Lài", "Lê Đức Minh", "Phạm Thị Xuân", "Hoàng Văn Sáu",
+          "Võ Thị Hạnh", "Đặng Quốc Bảo", "Bùi Thị Thu")
 
 
-def _generated_records(seed: int, per_month: int) -> Iterator[dict[str, Any]]:
-    # One generated year per seed; a new seed whenever more texts are needed.
-    generator = load_generator()
-    while True:
-        yield from generator.generate_records(
-            date(2025, 1, 1), date(2025, 12, 31), per_month=per_month, seed=seed
-        )
-        seed += 1
+def _fill(template: str, rng: random.Random) -> str:
+    values = {
+        "commune": rng.choice(COMMUNES), "person": rng.choice(PEOPLE),
+        "village": rng.choice(VILLAGES).replace("{group}", str(rng.randint(1, 12))),
+        "house": rng.randint(1, 480), "count": rng.randint(3, 160), "road": rng.randint(1, 40),
+        "group": rng.randint(1, 15), "bridge": rng.choice(("Khe Lau", "Bà Tư", "số 3", "Ông Ích")),
+        "metres": rng.randint(20, 900), "market": rng.choice(("Cầu", "Chiều", "Phiên", "Mới")),
+        "days": rng.randint(2, 40), "owner": rng.choice(("H.", "T.", "B.", "K.")),
+        "canal": rng.choice(("N2", "Đồng Cừa", "Bàu Sen", "chính", "số 7")),
+        "times": rng.randint(2, 9), "wave": rng.randint(1, 4), "plot": rng.randint(10, 999),
+        "sheet": rng.randint(1, 60), "months": rng.randint(2, 30), "teachers": rng.randint(1, 5),
+        "month": rng.randint(1, 12), "price": rng.randint(15, 90), "day": rng.randint(1, 28),
+        "year": rng.randint(2025, 2027),
+    }
+    return template.format(**values)
 
 
-def make_petitions(
-    count: int, *, seed: int = 2025, target_syllables: int = TARGET_SYLLABLES
-) -> list[dict[str, Any]]:
-    """Return `count` petition rows whose text joins generated texts to about the target length.
-
-    Texts are normalised here, so that tokenisation alone and `tamtu ingest` see the very same
-    strings. Metadata (date, area, sender...) come from the first text of each petition.
-    """
-    from pipeline.intake.normalize import normalize_text
-
-    # Generated texts average about 65 syllables, so about 2.3 are joined per petition.
-    per_month = max(20, count * 3 // 12)
-    records = _generated_records(seed, per_month)
-    petitions: list[dict[str, Any]] = []
-    while len(petitions) < count:
-        first = next(records)
-        parts = [normalize_text(first["text"]).text]
-        syllables = len(parts[0].split())
-        while syllables < target_syllables:
-            following = normalize_text(next(records)["text"]).text
-            length = len(following.split())
-            # Stop before a text that would take the petition further from the target.
-            if abs(syllables + length - target_syllables) > target_syllables - syllables:
-                break
-            parts.append(following)
-            syllables += length
-        row = {column: first.get(column) for column in CSV_COLUMNS}
-        row["text"] = "\n".join(parts)
-        row["external_id"] = f"BENCH-{len(petitions) + 1:05d}"
-        petitions.append(row)
-    return petitions
+def make_petitions(count: int, *, seed: int = 10) -> list[dict[str, str]]:
+    """Return `count` distinct petitions of five to seven sentences, with date and address."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    rows: list[dict[str, str]] = []
+    while len(rows) < count:
+        problems = rng.sample(PROBLEMS, 2)
+        parts = [_fill(rng.choice(OPENINGS), rng) + " " + _fill(problems[0], rng) + ".",
+                 _fill(rng.choice(EFFECTS), rng),
+                 "Ngoài ra, " + _fill(problems[1], rng) + ".",
+                 _fill(rng.choice(EFFECTS), rng), _fill(rng.choice(REQUESTS), rng)]
+        if rng.random() < 0.5:
+            parts.insert(3, f"Sự việc bắt đầu từ khoảng ngày {rng.randint(1, 28)} tháng "
+                            f"{rng.randint(1, 12)} năm {rng.choice((2024, 2025))}.")
+        text = " ".join(parts)
+        if text in seen:
+            continue
+        seen.add(text)
+        rows.append({"text": text, "received_at": f"2025-{rng.randint(1, 12):02d}-"
+                                                   f"{rng.randint(1, 28):02d}",
+                     "area": _fill(rng.choice(VILLAGES), rng) + f", xã {rng.choice(COMMUNES)}"})
+    return rows
 
 
-def write_petitions_csv(petitions: list[dict[str, Any]], path: Path) -> Path:
-    """Return the path of a UTF-8 CSV holding the petitions under the canonical column names."""
+def write_csv(rows: list[dict[str, str]], path: Path) -> Path:
+    """Return the path of a UTF-8 CSV with the canonical column names."""
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for row in petitions:
-            writer.writerow([
-                value.isoformat() if isinstance(value, date) else ("" if value is None else value)
-                for value in (row[column] for column in CSV_COLUMNS)
-            ])
+        writer = csv.DictWriter(handle, fieldnames=["text", "received_at", "area"])
+        writer.writeheader()
+        writer.writerows(rows)
     return path
 
 
-def describe_petitions(texts: list[str]) -> dict[str, Any]:
-    """Return the size of the petitions: count, syllables and sentences (distinct and total)."""
+def describe(texts: list[str]) -> dict[str, Any]:
+    """Return how many petitions, syllables and (distinct) sentences the texts hold."""
     from pipeline.text.tokenize import split_sentences
 
-    lengths = sorted(len(t.split()) for t in texts)
     sentences = [s.strip() for t in texts for s in split_sentences(t)]
-    return {
-        "petitions": len(texts),
-        "syllables_mean": round(sum(lengths) / len(lengths), 1),
-        "syllables_median": lengths[len(lengths) // 2],
-        "sentences": len(sentences),
-        "distinct_sentences": len(set(sentences)),
-    }
+    return {"petitions": len(texts),
+            "syllables_mean": round(sum(len(t.split()) for t in texts) / len(texts), 1),
+            "sentences": len(sentences), "distinct_sentences": len(set(sentences))}
 
 
 # ---------------------------------------------------------------------- the stages
-def time_underthesea_direct(texts: list[str]) -> Stage:
-    """Return underthesea.word_tokenize on each whole text: no sentence split, no cache."""
+@dataclass
+class Stage:
+    """One configuration and the seconds of each of its passes."""
+
+    key: str
+    name: str
+    petitions: int
+    seconds: list[float] = field(default_factory=list)
+    note: str = ""
+
+    def rate(self, slowest: bool = False) -> float:
+        """Petitions per second of the fastest (or slowest) pass."""
+        chosen = max(self.seconds) if slowest else min(self.seconds)
+        return self.petitions / chosen if chosen > 0 else float("inf")
+
+
+def progress(message: str) -> None:
+    """Print one progress line to stderr."""
+    print(f"… {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def sentence_cache(enabled: bool) -> Iterator[None]:
+    """Run with the sentence cache cleared, or bypassed; forked workers inherit the choice."""
+    from pipeline.text import tokenize
+
+    cached = tokenize._tokenize_sentence
+    cached.cache_clear()
+    if not enabled:
+        tokenize._tokenize_sentence = lambda sentence: tuple(tokenize._word_tokenize()(sentence))
+    try:
+        yield
+    finally:
+        tokenize._tokenize_sentence = cached
+
+
+def time_tokeniser(texts: list[str]) -> float:
+    """Return the seconds of underthesea.word_tokenize on each whole text."""
     from underthesea import word_tokenize
 
-    word_tokenize("Khởi động bộ tách từ.")  # loading the model is not part of the pass
+    word_tokenize("Khởi động bộ tách từ.")
     started = time.perf_counter()
     for text in texts:
         word_tokenize(text)
-    return Stage("a_direct", "(a0) underthesea.word_tokenize",
-                 "whole text at once, no cache: the raw tokenizer cost",
-                 time.perf_counter() - started, len(texts))
+    return time.perf_counter() - started
 
 
-def time_pipeline_tokenize(texts: list[str]) -> tuple[Stage, float]:
-    """Return tokenize over the texts from a cleared cache, and the cache hit share."""
-    from pipeline.text import tokenize
-
-    tokenize._tokenize_sentence.cache_clear()
-    started = time.perf_counter()
-    for text in texts:
-        tokenize.word_tokens(text)
-    seconds = time.perf_counter() - started
-    hits, misses = tokenize.cache_info()
-    stage = Stage("a", "(a) pipeline.text.tokenize, cold cache",
-                  "sentence cache cleared first; sentences repeated within the pass are hits, "
-                  "exactly as in (b)", seconds, len(texts))
-    return stage, hits / max(1, hits + misses)
-
-
-def time_pipeline_tokenize_warm(texts: list[str]) -> Stage:
-    """Return pipeline.text.tokenize over texts whose sentences are all cached already."""
-    from pipeline.text import tokenize
-
-    started = time.perf_counter()
-    for text in texts:
-        tokenize.word_tokens(text)
-    return Stage("a_warm", "(a-warm) pipeline.text.tokenize, warm cache",
-                 "second pass, every sentence already cached: the floor of tokenising",
-                 time.perf_counter() - started, len(texts))
-
-
-def time_ingest_run(
-    csv_path: Path, model_path: Path, workdir: Path
-) -> tuple[Stage, dict[str, Any]]:
-    """Return IngestRun with the default classifier into a fresh SQLite file, and its details."""
+def time_ingest(csv_path: Path, url: str, executor: Any, runs: Path) -> tuple[float, Any]:
+    """Return the seconds of one IngestRun of the file into the database, and its report."""
     from pipeline.run import IngestRun
-    from pipeline.store import PetitionStore, create_db_engine, migrate
-    from pipeline.text import tokenize
-    from pipeline.text.classify import load_classifier
+    from pipeline.store import PetitionStore, create_db_engine, metadata, migrate
 
-    started = time.perf_counter()
-    classifier = load_classifier(model_path)
-    load_seconds = time.perf_counter() - started
-    engine = create_db_engine(f"sqlite:///{workdir / 'inprocess.db'}")
+    engine = create_db_engine(url)
     migrate(engine)
-    runner = IngestRun(PetitionStore(engine), classifier=classifier, runs_dir=workdir / "runs")
-    tokenize._tokenize_sentence.cache_clear()
+    with engine.begin() as conn:  # the same empty tables for every pass
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    runner = IngestRun(PetitionStore(engine), runs_dir=runs, executor=executor)
     started = time.perf_counter()
     report = runner.ingest_paths([csv_path])
     seconds = time.perf_counter() - started
     engine.dispose()
-    stage = Stage("b", "(b) IngestRun, in process",
-                  "read CSV, normalise, extract, tokenise + classify, dedupe, write SQLite; "
-                  "cache cleared first; model loaded before the clock starts",
-                  seconds, report.read)
-    details = {"model_load_seconds": round(load_seconds, 2), "read": report.read,
-               "stored": report.stored, "duplicates": report.duplicates,
-               "quarantined": report.quarantined}
-    return stage, details
+    return seconds, report
 
 
-def tamtu_executable() -> str:
-    """Return the path of the `tamtu` command of this interpreter's environment."""
-    beside = Path(sys.executable).with_name("tamtu")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("tamtu")
-    if found is None:
-        raise FileNotFoundError("the `tamtu` command is not installed (pip install -e .)")
-    return found
+def time_classify_startup(model_path: Path) -> float:
+    """Return the wall clock of `tamtu classify "…"` for one text, as a user starts it."""
+    tamtu = Path(sys.executable).with_name("tamtu")
+    env = {**os.environ, "TAMTU_MODEL_PATH": str(model_path)}
+    started = time.perf_counter()
+    subprocess.run([str(tamtu), "classify", "Cống thoát nước trước chợ bị tắc, nước tràn vào nhà"],
+                   check=True, capture_output=True, env=env, cwd=tempfile.gettempdir())
+    return time.perf_counter() - started
 
 
-# A forked child inherits the parent's resident pages in its maxrss until it execs, so the
-# command runs under this small fresh interpreter, which times it and reports its peak memory.
-_MEASURE_CHILD = """
-import json, resource, subprocess, sys, time
-started = time.perf_counter()
-done = subprocess.run(sys.argv[2:], check=False)
-seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-with open(sys.argv[1], "w") as handle:
-    json.dump({"seconds": seconds, "maxrss_kib": peak}, handle)
-sys.exit(done.returncode)
-"""
+@contextmanager
+def postgres(url: str | None) -> Iterator[tuple[str | None, str]]:
+    """Yield a PostgreSQL URL (given, or a throw-away server) or None with the reason."""
+    if url:
+        yield url, ""
+        return
+    sys.path.insert(0, str(PROJECT_ROOT))
+    try:
+        from tests.pg_server import PostgresServer
+
+        server = PostgresServer()
+        started = server.start()
+    except Exception as error:  # noqa: BLE001 - reported in the table instead
+        yield None, f"no PostgreSQL server ({error})"
+        return
+    try:
+        yield started, ""
+    finally:
+        server.stop()
 
 
-def time_cli(csv_path: Path, model_path: Path, workdir: Path) -> tuple[Stage, dict[str, Any]]:
-    """Return `tamtu ingest` as a user runs it (wall clock), its counts and its peak memory."""
-    env = {**os.environ, "TAMTU_DATABASE_URL": f"sqlite:///{workdir / 'cli.db'}",
-           "TAMTU_RUNS_DIR": str(workdir / "cli-runs"), "TAMTU_MODEL_PATH": str(model_path)}
-    measured = workdir / "cli-measure.json"
-    command = [tamtu_executable(), "ingest", str(csv_path), "--json"]
-    # The working directory is the temp dir so that no project .env file changes the settings.
-    done = subprocess.run([sys.executable, "-c", _MEASURE_CHILD, str(measured), *command],
-                          cwd=workdir, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"tamtu ingest failed ({done.returncode}): {done.stderr.strip()}")
-    report = json.loads(done.stdout)
-    timing = json.loads(measured.read_text(encoding="utf-8"))
-    stage = Stage("b_cli", "(b-cli) `tamtu ingest` subprocess",
-                  "wall clock of the real command: start-up, imports, model load, migrations "
-                  "and the run", timing["seconds"], int(report["read"]))
-    details = {key: report[key] for key in ("read", "stored", "duplicates", "quarantined")}
-    details["peak_rss_mb"] = round(timing["maxrss_kib"] / 1024)
-    return stage, details
+@contextmanager
+def dask_cluster(spec: Any) -> Iterator[Any]:
+    """Yield a connected DaskCluster on a 2-worker LocalCluster of processes."""
+    from distributed import LocalCluster
+
+    from pipeline.cluster import DaskCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      scheduler_port=0, dashboard_address=None) as local:
+        with DaskCluster(local.scheduler_address, spec) as cluster:
+            yield cluster
 
 
-def peak_rss_mb() -> float:
-    """Return this process's peak resident memory so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def run(count: int, *, rounds: int, model_path: Path, postgres_url: str | None
+        ) -> dict[str, Any]:
+    """Return every figure of the benchmark as JSON-ready values."""
+    from pipeline.config import Settings
+    from pipeline.executors import InProcess, ProcessPool
+    from pipeline.process import resource_spec, worker_resources
 
-
-# ---------------------------------------------------------------------- the run
-def run(count: int, *, seed: int, model_path: Path, repeat: int = 3) -> dict[str, Any]:
-    """Return every figure of the benchmark as JSON-ready values (fastest of `repeat` passes)."""
-    results: dict[str, Any] = {"cpu_count": os.cpu_count(), "processes": 1,
-                               "model": str(model_path), "passes": repeat}
+    spec = resource_spec(model_path, Settings().gazetteer_dir)
+    resources = worker_resources(spec)  # loaded before any clock starts
     with tempfile.TemporaryDirectory(prefix="tamtu-throughput-") as tmp:
-        workdir = Path(tmp)
-        progress(f"generating {count} petitions of about {TARGET_SYLLABLES} syllables")
-        petitions = make_petitions(count, seed=seed)
-        csv_path = write_petitions_csv(petitions, workdir / "petitions.csv")
-        texts = [row["text"] for row in petitions]
-        results["data"] = describe_petitions(texts)
-        results["memory_mb"] = {"after_generating": round(peak_rss_mb())}
-
-        passes = range(1, repeat + 1)
-        direct_runs, cold_runs, warm_runs, ingest_runs, cli_runs = [], [], [], [], []
-        for number in passes:
-            progress(f"(a0) underthesea.word_tokenize on whole texts, pass {number}/{repeat}")
-            direct_runs.append(time_underthesea_direct(texts))
-        for number in passes:
-            progress(f"(a) and (a-warm) pipeline.text.tokenize, pass {number}/{repeat}")
-            stage, hit_share = time_pipeline_tokenize(texts)
-            cold_runs.append(stage)
-            warm_runs.append(time_pipeline_tokenize_warm(texts))
-        results["sentence_cache_hit_share"] = round(hit_share, 3)
-        results["memory_mb"]["peak_tokenising"] = round(peak_rss_mb())
-
-        for number in passes:
-            progress(f"(b) IngestRun into a fresh SQLite file, pass {number}/{repeat}")
-            (workdir / f"inprocess-{number}").mkdir()
-            stage, ingest_details = time_ingest_run(csv_path, model_path,
-                                                    workdir / f"inprocess-{number}")
-            ingest_runs.append(stage)
-        results["ingest_in_process"] = ingest_details
-        results["memory_mb"]["peak_in_process_ingest"] = round(peak_rss_mb())
-
-        for number in passes:
-            progress(f"(b-cli) tamtu ingest in a subprocess, pass {number}/{repeat}")
-            (workdir / f"cli-{number}").mkdir()
-            stage, cli_details = time_cli(csv_path, model_path, workdir / f"cli-{number}")
-            cli_runs.append(stage)
-        results["ingest_cli"] = cli_details
-        results["memory_mb"]["peak_cli_ingest"] = cli_details["peak_rss_mb"]
-        direct, cold, warm = fastest(direct_runs), fastest(cold_runs), fastest(warm_runs)
-        in_process, cli = fastest(ingest_runs), fastest(cli_runs)
-
-    stages = [direct, cold, warm, in_process, cli]
-    results["stages"] = {
-        s.key: {"name": s.name, "meaning": s.meaning, "seconds": round(s.seconds, 3),
-                "petitions": s.petitions, "per_second": round(s.per_second, 1),
-                "slowest_per_second": round(s.slowest_per_second(), 1),
-                "passes_seconds": [round(x, 3) for x in s.passes]}
-        for s in stages
-    }
-    results["ratios"] = {
-        "b/a": _ratio(in_process, cold, goal=True),
-        "b_cli/a": _ratio(cli, cold, goal=True),
-        "b/a0": _ratio(in_process, direct, goal=False),
-    }
+        work = Path(tmp)
+        rows = make_petitions(count)
+        csv_path = write_csv(rows, work / "petitions.csv")
+        texts = [row["text"] for row in rows]
+        results: dict[str, Any] = {"cpu_count": os.cpu_count(), "rounds": rounds,
+                                   "data": describe(texts)}
+        sqlite = f"sqlite:///{work / 'bench.db'}"
+        stages = {key: Stage(key, name, count) for key, name in (
+            ("tokeniser", "bare underthesea.word_tokenize, per text"),
+            ("w1_off", "ingest, 1 process, sentence cache off"),
+            ("w1_on", "ingest, 1 process, sentence cache on"),
+            ("w2_off", "ingest, 2 worker processes, cache off"),
+            ("w2_on", "ingest, 2 worker processes, cache on"),
+            ("pg_w1", "ingest into PostgreSQL, 1 process, cache off"),
+            ("pg_w2", "ingest into PostgreSQL, 2 worker processes, cache off"),
+            ("dask2", "ingest on Dask LocalCluster, 2 workers, cache on"),
+        )}
+        accounting: dict[str, tuple[int, int, int, int]] = {}
+        startup: list[float] = []
+        with postgres(postgres_url) as (pg_url, pg_reason), dask_cluster(spec) as cluster:
+            plan: list[tuple[str, Callable[[], float]]] = [
+                ("tokeniser", lambda: time_tokeniser(texts))]
+            for key, url, workers, cache in (
+                ("w1_off", sqlite, 1, False), ("w1_on", sqlite, 1, True),
+                ("w2_off", sqlite, 2, False), ("w2_on", sqlite, 2, True),
+                ("pg_w1", pg_url, 1, False), ("pg_w2", pg_url, 2, False),
+            ):
+                if url is None:
+                    stages[key].note = pg_reason
+                    continue
+                executor = InProcess(resources) if workers == 1 else ProcessPool(spec, workers)
+                plan.append((key, _ingest_pass(key, csv_path, url, executor, cache, work,
+                                               accounting)))
+            plan.append(("dask2", _ingest_pass("dask2", csv_path, sqlite, cluster, True, work,
+                                               accounting)))
+            for number in range(1, rounds + 1):
+                for key, measure in plan:
+                    progress(f"round {number}/{rounds}: {stages[key].name}")
+                    stages[key].seconds.append(measure())
+                progress(f"round {number}/{rounds}: tamtu classify start-up")
+                startup.append(time_classify_startup(model_path))
+        results["accounting"] = accounting
+        results["classify_startup_seconds"] = [round(s, 2) for s in startup]
+        results["stages"] = {
+            key: {"name": s.name, "per_second": round(s.rate(), 1),
+                  "slowest_per_second": round(s.rate(slowest=True), 1),
+                  "passes_seconds": [round(x, 2) for x in s.seconds], "note": s.note}
+            for key, s in stages.items()
+        }
+        results["ratios"] = _ratios(stages, min(startup))
     return results
 
 
-def _ratio(top: Stage, bottom: Stage, *, goal: bool) -> dict[str, Any]:
-    value = top.per_second / bottom.per_second
-    return {"value": round(value, 3), "goal": f">= {RATIO_GOAL}" if goal else None,
-            "met": (value >= RATIO_GOAL) if goal else None}
+def _ingest_pass(key: str, csv_path: Path, url: str, executor: Any, cache: bool, work: Path,
+                 accounting: dict[str, tuple[int, int, int, int]]) -> Callable[[], float]:
+    def measure() -> float:
+        with sentence_cache(cache):
+            seconds, report = time_ingest(csv_path, url, executor, work / f"runs-{key}")
+        accounting[key] = (report.read, report.stored, report.duplicates, report.quarantined)
+        return seconds
+    return measure
+
+
+def _ratios(stages: dict[str, Stage], startup: float) -> dict[str, dict[str, Any]]:
+    def rate(key: str) -> float | None:
+        return stages[key].rate() if stages[key].seconds else None
+
+    def ratio(top: str, bottom: str) -> float | None:
+        a, b = rate(top), rate(bottom)
+        return None if a is None or b is None else a / b
+
+    values = {
+        "ingest/tokeniser": ratio("w1_off", "tokeniser"),
+        "2 workers/1": ratio("w2_off", "w1_off"),
+        "postgresql/sqlite": ratio("pg_w1", "w1_off"),
+        "dask 2/1 local": ratio("dask2", "w1_on"),
+        "classify start-up s": startup,
+    }
+    out = {}
+    for key, value in values.items():
+        goal = TARGETS[key]
+        met = None if value is None else (value <= goal if key.endswith(" s") else value >= goal)
+        out[key] = {"value": None if value is None else round(value, 2),
+                    "goal": f"{'<=' if key.endswith(' s') else '>='} {goal}", "met": met}
+    return out
 
 
 def format_report(results: dict[str, Any]) -> str:
-    """Return the results as plain-text markdown tables with a short explanation."""
+    """Return the results as markdown tables."""
     data = results["data"]
     lines = [
-        "## Throughput: tokenisation alone vs `tamtu ingest`",
+        "## Throughput: non-repeating petitions, every executor",
         "",
-        f"{data['petitions']} generated petitions, {data['syllables_mean']} syllables on average "
-        f"(median {data['syllables_median']}); {data['sentences']} sentences of which "
-        f"{data['distinct_sentences']} distinct. One process, {results['cpu_count']} CPUs seen. "
-        f"Each stage ran {results['passes']} times: the fastest pass is shown, then the slowest.",
+        f"{data['petitions']} petitions written combinatorially, {data['syllables_mean']} "
+        f"syllables on average; {data['sentences']} sentences of which "
+        f"{data['distinct_sentences']} distinct. {results['cpu_count']} CPUs seen; "
+        f"{results['rounds']} alternating rounds, fastest and slowest pass shown.",
         "",
-        "| stage | petitions/s | slowest pass | seconds | what it measures |",
-        "|---|---:|---:|---:|---|",
+        "| stage | petitions/s | slowest pass | passes (s) |",
+        "|---|---:|---:|---|",
     ]
     for stage in results["stages"].values():
-        lines.append(f"| {stage['name']} | {stage['per_second']:,.1f} "
-                     f"| {stage['slowest_per_second']:,.1f} | {stage['seconds']:.2f} "
-                     f"| {stage['meaning']} |")
-    lines += [
-        "",
-        f"Sentence cache hits during (a): {results['sentence_cache_hit_share']:.1%} "
-        "(boilerplate and repeated sentences are tokenised once).",
-        f"Model load before (b): {results['ingest_in_process']['model_load_seconds']:.2f} s.",
-        "",
-        "| ratio | value | goal | met |",
-        "|---|---:|---|---|",
-    ]
-    explained = {
-        "b/a": "(b) / (a): ingest vs tokenising alone, same cache behaviour",
-        "b_cli/a": "(b-cli) / (a): the real command vs tokenising alone",
-        "b/a0": "(b) / (a0): ingest vs the raw tokenizer without cache",
-    }
+        if not stage["passes_seconds"]:
+            lines.append(f"| {stage['name']} | — | — | not measured: {stage['note']} |")
+            continue
+        lines.append(f"| {stage['name']} | {stage['per_second']:,.1f} | "
+                     f"{stage['slowest_per_second']:,.1f} | "
+                     f"{', '.join(f'{s:.2f}' for s in stage['passes_seconds'])} |")
+    lines += ["", f"`tamtu classify \"…\"` start-up (s): "
+                  f"{', '.join(f'{s:.2f}' for s in results['classify_startup_seconds'])}", "",
+              "| ratio | value | goal | met |", "|---|---:|---|---|"]
     for key, ratio in results["ratios"].items():
         met = "—" if ratio["met"] is None else ("yes" if ratio["met"] else "no")
-        lines.append(f"| {explained[key]} | {ratio['value']:.2f} | {ratio['goal'] or '—'} "
-                     f"| {met} |")
-    memory = results["memory_mb"]
-    ingest, cli = results["ingest_in_process"], results["ingest_cli"]
-    lines += [
-        "",
-        "| peak memory (maxrss) | MB |",
-        "|---|---:|",
-        f"| benchmark process after generating the petitions | {memory['after_generating']} |",
-        f"| benchmark process after tokenising (a0, a, a-warm) | {memory['peak_tokenising']} |",
-        f"| benchmark process after the in-process ingest (b) | "
-        f"{memory['peak_in_process_ingest']} |",
-        f"| `tamtu ingest` subprocess (b-cli) | {memory['peak_cli_ingest']} |",
-        "",
-        f"Accounting (b): read {ingest['read']} = stored {ingest['stored']} + duplicates "
-        f"{ingest['duplicates']} + quarantined {ingest['quarantined']}; (b-cli): read "
-        f"{cli['read']} = stored {cli['stored']} + duplicates {cli['duplicates']} + "
-        f"quarantined {cli['quarantined']}.",
-    ]
+        value = "—" if ratio["value"] is None else f"{ratio['value']:.2f}"
+        lines.append(f"| {key} | {value} | {ratio['goal']} | {met} |")
+    lines += ["", "Accounting per stage (read = stored + duplicates + quarantined): " + "; ".join(
+        f"{key} read {a[0]} = stored {a[1]} + duplicates {a[2]} + quarantined {a[3]}"
+        for key, a in results["accounting"].items())]
     return "\n".join(lines)
 
 
@@ -415,32 +376,21 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.config import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=2000,
-                        help="number of petitions (default 2000; e.g. 50 for a smoke run)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="passes per stage, the fastest is kept (default 3; 1 with --limit "
-                             "below 500)")
-    parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--model", type=Path, default=None,
-                        help="model file (default: the configured default model)")
+    parser.add_argument("--limit", type=int, default=2000, help="number of petitions")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
+    parser.add_argument("--postgres", default=os.environ.get("TAMTU_BENCH_POSTGRES_URL"),
+                        help="PostgreSQL URL (default: start a throw-away server)")
+    parser.add_argument("--model", type=Path, default=None, help="model file")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     model_path = args.model or get_settings().model_path
     if not model_path.exists():
-        print(f"model file not found: {model_path} (train it: python -m models.train)",
-              file=sys.stderr)
+        print(f"model file not found: {model_path}", file=sys.stderr)
         return 1
-    try:
-        count = max(1, args.limit)
-        repeat = args.repeat or (1 if count < 500 else 3)
-        results = run(count, seed=args.seed, model_path=model_path, repeat=max(1, repeat))
-    except GeneratorMissingError as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
-    else:
-        print(format_report(results))
+    results = run(max(1, args.limit), rounds=max(1, args.rounds), model_path=model_path,
+                  postgres_url=args.postgres)
+    print(json.dumps(results, ensure_ascii=False, indent=2) if args.json
+          else format_report(results))
     return 0
 
 

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     max_file_bytes: int = 256 * 1024 * 1024
     max_cell_chars: int = 100_000
     max_unpacked_bytes: int = 256 * 1024 * 1024
+    # Ingest executors: worker processes (None: every core; 1: in process) or a Dask scheduler.
+    ingest_workers: int | None = None
+    dask_address: str | None = None
+    dask_connect_timeout: float = 20.0
 
 
 @lru_cache(maxsize=1)

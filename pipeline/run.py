@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.intake.normalize import fold_diacritics, normalize_text
+from pipeline.executors import ChunkExecutor, InProcess
 from pipeline.intake.readers import Ingestor
+from pipeline.process import Outcome, RecordError, Resources, content_hash  # noqa: F401
 from pipeline.records import (  # noqa: F401
     QuarantineRow,
     Record,
@@ -20,8 +22,7 @@ from pipeline.records import (  # noqa: F401
     TopicPrediction,
 )
 from pipeline.store import PetitionStore
-from pipeline.text.places import Gazetteer, resolve_place
-from pipeline.text.signals import SIGNALS, rule_signals
+from pipeline.text.places import Gazetteer
 
 
 @dataclass
@@ -55,12 +56,6 @@ ProgressHook = Callable[[int], None]
 ErrorHook = Callable[[Record, Exception], str]
 
 
-def content_hash(text: str, sender_name: str | None) -> str:
-    """Return the exact-duplicate key: normalised text plus the folded sender (empty if none)."""
-    sender = " ".join(fold_diacritics(sender_name or "").split())
-    return hashlib.sha256(f"{text}\x00{sender}".encode()).hexdigest()
-
-
 def _source_key(file_hash: str, row: int | None, reason: str = "") -> str:
     return hashlib.sha256(f"{file_hash}:{row}:{reason}".encode()).hexdigest()
 
@@ -70,7 +65,11 @@ def _default_on_error(record: Record, error: Exception) -> str:
 
 
 class IngestRun:
-    """Runs records through every step in batches; one bad record never sinks the batch."""
+    """Runs records through every step in batches; one bad record never sinks the batch.
+
+    The per-text work runs on the executor (in process by default, or a process pool, or a Dask
+    cluster); this object is the one writer: accounting, duplicates, quarantine and storage.
+    """
 
     def __init__(
         self,
@@ -81,6 +80,7 @@ class IngestRun:
         runs_dir: Path = Path("tamtu-runs"),
         on_error: ErrorHook = _default_on_error,
         gazetteer: Gazetteer | None = None,
+        executor: ChunkExecutor | None = None,
     ):
         self.store = store
         self.classifier = classifier
@@ -88,6 +88,7 @@ class IngestRun:
         self.runs_dir = runs_dir
         self.on_error = on_error
         self.gazetteer = gazetteer
+        self.executor = executor or InProcess(Resources(classifier, gazetteer))
         self._file_hashes: dict[str, str] = {}
 
     def ingest_paths(
@@ -120,8 +121,17 @@ class IngestRun:
         run_id = self.store.start_run(label)
         report = IngestReport(run_id=run_id)
         quarantined_rows: list[dict[str, Any]] = []
-        for batch in _batched(items, self.batch_size):
-            self._ingest_batch(batch, report, quarantined_rows)
+        # The executor reads ahead by a few chunks; their batches wait here in the same order.
+        waiting: deque[list[Record | QuarantineRow]] = deque()
+
+        def record_chunks() -> Iterator[list[Record]]:
+            for batch in _batched(items, self.batch_size):
+                waiting.append(batch)
+                yield [item for item in batch if isinstance(item, Record)]
+
+        for outcomes in self.executor.map_chunks(record_chunks()):
+            batch = waiting.popleft()
+            self._ingest_batch(batch, outcomes, report, quarantined_rows)
             if progress is not None:
                 progress(len(batch))
         report.by_source_type = self.store.counts_by("source_type", run_id=run_id)
@@ -140,26 +150,28 @@ class IngestRun:
     def _ingest_batch(
         self,
         batch: list[Record | QuarantineRow],
+        outcomes: list[Outcome],
         report: IngestReport,
         quarantined_rows: list[dict[str, Any]],
     ) -> None:
         report.read += len(batch)
         prepared: list[dict[str, Any]] = []
         quarantine: list[dict[str, Any]] = []
+        results = iter(outcomes)
         for item in batch:
             if isinstance(item, QuarantineRow):
                 quarantine.append(self._quarantine_row(item))
                 continue
             for column in item.extra.get("columns", ()):
                 report.extra_columns[column] = report.extra_columns.get(column, 0) + 1
-            try:
-                prepared.append(self._prepare(item))
-            except Exception as error:  # noqa: BLE001 - the on_error hook decides the reason
-                row = QuarantineRow(
-                    item.source_file, item.source_row, self.on_error(item, error), item.text[:2000]
-                )
+            outcome = next(results)
+            if isinstance(outcome, RecordError):
+                row = QuarantineRow(item.source_file, item.source_row,
+                                    self.on_error(item, outcome), item.text[:2000])
                 quarantine.append(self._quarantine_row(row))
-        self._classify(prepared)
+                continue
+            key = _source_key(self._file_hash(item.source_file), item.source_row)
+            prepared.append({**outcome, "source_key": key})
         seen_keys = self.store.known_source_keys(
             [p["source_key"] for p in prepared] + [q["source_key"] for q in quarantine]
         )
@@ -199,51 +211,6 @@ class IngestRun:
         self.store.write_batch(new_petitions, new_duplicates, new_quarantine)
         days = {p["received_at"].isoformat() for p in new_petitions if p.get("received_at")}
         report.days = sorted(days.union(report.days))
-
-    def _prepare(self, record: Record) -> dict[str, Any]:
-        normalized = normalize_text(record.text)
-        if not normalized.text:
-            raise ValueError("nội dung chỉ có ký tự trống hoặc ký tự điều khiển")
-        area = normalize_text(record.area).text if record.area else None
-        place = resolve_place(area, normalized.text, self.gazetteer)
-        file_hash = self._file_hash(record.source_file)
-        return {
-            "content_hash": content_hash(normalized.text, record.sender_name),
-            "source_key": _source_key(file_hash, record.source_row),
-            "text": normalized.text,
-            "text_raw": record.text,
-            "received_at": record.received_at,
-            "area_raw": record.area,
-            "area": place.area,
-            "village": place.village,
-            "commune": place.commune,
-            "province": place.province,
-            "source_type": record.source_type,
-            "external_id": record.external_id,
-            "sender_name": record.sender_name,
-            "sender_contact": record.sender_contact,
-            "channel": record.channel,
-            "is_response": record.is_response,
-            "no_diacritics": normalized.no_diacritics,
-            "legacy_encoding": normalized.legacy_encoding or record.extra.get("file_encoding"),
-            "topics": [],
-            "scores": {},
-            # The classifier applies the signal rules itself; without one, the rules alone.
-            "signals": [] if self.classifier is not None else rule_signals(normalized.text),
-            "source_file": record.source_file,
-            "source_row": record.source_row,
-            "extra": record.extra,
-        }
-
-    def _classify(self, prepared: list[dict[str, Any]]) -> None:
-        if self.classifier is None or not prepared:
-            return
-        predictions = self.classifier.predict_batch([p["text"] for p in prepared])
-        for petition, prediction in zip(prepared, predictions, strict=True):
-            petition["topics"] = list(prediction.topics)
-            petition["scores"] = {k: round(float(v), 4) for k, v in prediction.scores.items()}
-            merged = set(petition["signals"]) | set(prediction.signals)
-            petition["signals"] = [s for s in SIGNALS if s in merged]
 
     def _quarantine_row(self, row: QuarantineRow) -> dict[str, Any]:
         file_hash = self._file_hash(row.source_file)
