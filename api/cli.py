@@ -363,6 +363,11 @@ def print_metrics(metrics: dict) -> None:  # type: ignore[type-arg]
                        ("macro_f1", "F1 macro"), ("weighted_f1", "F1 có trọng số")):
         interval = f"  (KTC 95%: {ci[key][0]:.3f}–{ci[key][1]:.3f})" if key in ci else ""
         overall.add_row(label, f"{metrics[key]:.3f}{interval}")
+    if "labels_per_text" in metrics:
+        per_text = metrics["labels_per_text"]
+        overall.add_row("Số nhãn mỗi văn bản (dự đoán / đúng)",
+                        f"{per_text['predicted']:.2f} / {per_text['gold']:.2f}"
+                        f"  (tỉ lệ {per_text['ratio']:.2f})")
     console.print(overall)
     per = Table(title="Theo từng nhãn")
     for column in ("Nhãn", "Precision", "Recall", "F1", "Số mẫu"):
@@ -430,6 +435,7 @@ def classify(
         for code, score in sorted(prediction.scores.items(), key=lambda kv: -kv[1]):
             table.add_row(code, names.get(code, code), f"{score:.3f}")
         console.print(table)
+        console.print(f"Độ tin cậy của kết luận: {prediction.confidence:.0%}", highlight=False)
         return
     assert input_path is not None
     show = sys.stderr.isatty()

@@ -97,11 +97,13 @@ class ClassifyRequest(BaseModel):
 
 
 class ClassificationPublic(BaseModel):
-    """Topics, scores and signals of one text."""
+    """Topics, scores and signals of one text; confidence is the calibrated probability behind
+    the chosen topics (the lowest of theirs, or for `other` one minus the best topic's)."""
 
     topics: list[str]
     scores: dict[str, float]
     signals: list[str]
+    confidence: float
 
 
 class ClassifyResponse(BaseModel):

@@ -35,6 +35,7 @@ def label_metrics(
         "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
         "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+        "labels_per_text": labels_per_text(truth, predicted),
         "per_label": {
             label: {
                 "precision": float(precision[i]), "recall": float(recall[i]),
@@ -61,6 +62,19 @@ def label_metrics(
             for i, label in enumerate(labels)
         }
     return result
+
+
+def labels_per_text(
+    truth: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """Return the mean number of labels per text in the gold and in the predictions.
+
+    `ratio` above 1 means the model gives more labels than the gold (over-labelling).
+    """
+    gold = sum(len(row) for row in truth) / max(len(truth), 1)
+    guessed = sum(len(row) for row in predicted) / max(len(predicted), 1)
+    return {"gold": round(gold, 4), "predicted": round(guessed, 4),
+            "ratio": round(guessed / gold, 4) if gold else 0.0}
 
 
 def _bootstrap(y_true: np.ndarray, y_pred: np.ndarray, rounds: int, seed: int) -> dict[str, Any]:

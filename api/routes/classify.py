@@ -24,6 +24,7 @@ def classify(body: ClassifyRequest, classifier: ClassifierDep, _principal: Analy
         raise HTTPException(422, "Có văn bản trống")
     predictions = classifier.predict_batch(normalized)
     return ClassifyResponse(data=[
-        ClassificationPublic(topics=p.topics, scores=p.scores, signals=p.signals)
+        ClassificationPublic(topics=p.topics, scores=p.scores, signals=p.signals,
+                             confidence=p.confidence)
         for p in predictions
     ])

@@ -84,6 +84,8 @@ def test_train_evaluate_classify_round_trip(env: Path) -> None:
     table = runner.invoke(app, ["evaluate", "--data", str(env / "fb.csv"), "--label-col", "label",
                                 "--model", str(model)])
     assert "F1 macro" in table.output and "Bảng nhầm lẫn" in table.output
+    assert "Số nhãn mỗi văn bản (dự đoán / đúng)" in table.output
+    assert metrics["labels_per_text"] == {"gold": 1.0, "predicted": 1.0, "ratio": 1.0}
     (env / "in.jsonl").write_text(
         json.dumps({"id": 7, "text": "Máy chiếu phòng 3 hỏng"}, ensure_ascii=False) + "\n"
         + json.dumps({"id": 8, "text": ""}) + "\n", encoding="utf-8")
@@ -101,6 +103,7 @@ def test_classify_one_text_with_the_default_model(env: Path) -> None:
     result = runner.invoke(app, ["classify", "Xưởng cát tặc hút cát ban đêm làm sạt lở bờ sông"])
     assert result.exit_code == 0
     assert "Môi trường (environment)" in result.output
+    assert "Độ tin cậy của kết luận:" in result.output
 
 
 def test_train_refuses_a_file_without_the_label_column(env: Path) -> None:

@@ -8,12 +8,19 @@ import random
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models.data import LabelledData, LabelledDataError, read_labelled
 from models.evaluate import label_metrics
 from models.train import train_classifier
-from pipeline.text.classify import ModelLoadError, TopicModel, load_classifier, save_classifier
+from pipeline.text.classify import (
+    ModelLoadError,
+    TopicModel,
+    folded_syllable_analyzer,
+    load_classifier,
+    save_classifier,
+)
 
 ROADS = ["Đường liên thôn {} bị sụt lún, xe máy đi rất nguy hiểm",
          "Cầu tạm qua khe ở xóm {} sắp gãy, học sinh phải lội nước",
@@ -112,3 +119,58 @@ def test_saved_model_loads_and_tampered_file_is_refused(tmp_path: Path) -> None:
     broken.write_bytes(b"not a zip")
     with pytest.raises(ModelLoadError, match="bị hỏng"):
         load_classifier(broken)
+
+
+def test_metrics_compare_labels_per_text_with_the_gold() -> None:
+    truth = [["a"], ["a", "b"], ["b"], ["b"]]
+    predicted = [["a", "b"], ["a", "b"], ["b", "a"], ["b"]]
+    per_text = label_metrics(truth, predicted, bootstrap=0)["labels_per_text"]
+    assert per_text == {"gold": 1.25, "predicted": 1.75, "ratio": 1.4}
+
+
+def _fitted_by_hand(floor: float) -> TopicModel:
+    # The decision rule on its own: thresholds and floor set as training would set them.
+    model = TopicModel()
+    model.multilabel_ = True
+    model.labels_ = ["land", "security", "religion"]
+    model.thresholds_ = {"land": 0.4, "security": 0.4, "religion": 0.5}
+    model.relative_floor_ = floor
+    return model
+
+
+def test_extra_label_is_kept_only_when_close_to_the_best() -> None:
+    scores = np.array([[0.95, 0.45, 0.1],   # security passes its threshold but is far below land
+                       [0.70, 0.60, 0.1],   # close to the best: both kept
+                       [0.30, 0.20, 0.45]])  # nothing passes: other
+    assert _fitted_by_hand(0.0).predict_labels(scores) == [
+        ["land", "security"], ["land", "security"], ["other"]]
+    assert _fitted_by_hand(0.6).predict_labels(scores) == [
+        ["land"], ["land", "security"], ["other"]]
+
+
+def test_confidence_is_the_weakest_chosen_score_or_the_chance_of_no_topic() -> None:
+    model = _fitted_by_hand(0.6)
+    assert model.confidence(np.array([0.70, 0.60, 0.1]), ["land", "security"]) == 0.6
+    assert model.confidence(np.array([0.30, 0.20, 0.45]), ["other"]) == pytest.approx(0.55)
+
+
+def test_relative_floor_is_learned_and_predictions_carry_confidence() -> None:
+    texts = _texts(ROADS) + _texts(FARMS) + [
+        f"Trại heo xả thải làm sụt lún đường liên thôn {p}" for p in PLACES
+    ] + [f"Chúc mừng đội bóng thôn {p} vô địch giải" for p in PLACES]
+    labels = ([["infrastructure"]] * 30 + [["environment"]] * 30
+              + [["environment", "infrastructure"]] * 10 + [["other"]] * 10)
+    data = LabelledData(*_shuffled(texts, labels))
+    model = train_classifier(data, with_signals=False)
+    assert model.topic_model.relative_floor_ in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    (prediction,) = model.predict_batch(["Bãi rác thôn Giữa bốc mùi, ruồi nhặng bay vào nhà"])
+    assert prediction.topics == ["environment"]
+    assert prediction.confidence == pytest.approx(prediction.scores["environment"], abs=1e-4)
+
+
+def test_chat_shorthand_and_unaccented_text_share_features_with_accented_text() -> None:
+    accented = folded_syllable_analyzer("mọi người ơi không được đổ rác")
+    assert folded_syllable_analyzer("mn oi ko dc do rac") == accented
+    assert folded_syllable_analyzer("MN ơi KO đc đổ rác") == accented
+    # A shorthand that could be a real syllable is not expanded.
+    assert "hong" in folded_syllable_analyzer("máy bơm hỏng")
