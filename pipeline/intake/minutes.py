@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from pipeline.intake.dates import DateError, parse_day
 from pipeline.intake.normalize import fold_diacritics
 
 # Citizens are introduced by an honorific and a name; officials by "đồng chí" or a title.
@@ -37,6 +38,7 @@ _CITIZEN_SECTION = re.compile(
     r"(?:cử tri|nhân dân|công dân|người dân)",
     re.IGNORECASE,
 )
+# Where a date is written; reading it is parse_day's.
 _DATE = re.compile(r"ngay\s*(\d{1,2})\s*(?:thang\s*|/)(\d{1,2})\s*(?:nam\s*|/)(\d{4})")
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _PLACE = re.compile(r"^\s*(?:địa điểm|tại)\s*:\s*(?P<place>.+)$", re.IGNORECASE | re.MULTILINE)
@@ -213,9 +215,8 @@ def _meeting_date(text: str) -> date | None:
     folded = fold_diacritics(text[:4000])
     for pattern in (_DATE, _DMY):
         for match in pattern.finditer(folded):
-            day, month, year = (int(x) for x in match.groups())
             try:
-                return date(year, month, day)
-            except ValueError:
+                return parse_day(match.group(0))
+            except DateError:
                 continue
     return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.intake.dates import DateError, parse_day
 from pipeline.intake.minutes import looks_like_minutes, split_minutes
 from pipeline.intake.normalize import (
     UndecodableError,
@@ -89,8 +90,6 @@ SOURCE_TYPE_WORDS: tuple[tuple[str, str], ...] = (
     ("hotline", "feedback"),
 )
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
-_DMY_DATE = re.compile(r"^(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{2}|\d{4})(?:\s+.*)?$")
 _WORDY_DATE = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -147,10 +146,6 @@ class _FileText:
     per_row: bool = False
 
 
-class DateError(ValueError):
-    """A date cell that is not a day-first date, an ISO date or an Excel serial number."""
-
-
 class _BrokenFile(Exception):
     """An Office file that its library cannot open."""
 
@@ -194,23 +189,19 @@ def parse_date(value: Any) -> date | None:
     text = str(value).strip()
     if not text:
         return None
+    if re.fullmatch(r"\d{5}(?:\.\d+)?", text):
+        return _excel_serial(float(text))
     try:
-        if re.fullmatch(r"\d{5}(?:\.\d+)?", text):
-            return _excel_serial(float(text))
-        if match := _ISO_DATE.match(text):
-            year, month, day = (int(part) for part in match.groups())
-            return date(year, month, day)
-        if match := _DMY_DATE.match(text):
-            day, month, year = (int(part) for part in match.groups())
-            if year < 100:
-                year += 2000 if year < 70 else 1900
-            return date(year, month, day)
-        if match := _WORDY_DATE.search(fold_diacritics(text)):
-            day, month, year = (int(part) for part in match.groups())
-            return date(year, month, day)
-    except ValueError as error:
-        raise DateError(f"ngày '{text}' không tồn tại") from error
-    raise DateError(f"không đọc được ngày '{text}' (cần dạng dd/mm/yyyy hoặc yyyy-mm-dd)")
+        return parse_day(text)
+    except DateError as error:
+        # "05/06/2025 (buổi sáng)": the date written first, a note after it.
+        head = text.split(maxsplit=1)[0]
+        if head == text:
+            raise
+        try:
+            return parse_day(head)
+        except DateError:
+            raise error from None
 
 
 def _excel_serial(serial: float) -> date:
