@@ -176,6 +176,7 @@ def print_report(report: IngestReport, classified: bool) -> None:
     summary = Table(title="Kết quả đọc tệp", show_header=False)
     summary.add_row("Đã đọc", str(report.read))
     summary.add_row("Lưu mới", str(report.stored))
+    summary.add_row("  trong đó trùng gần đúng", str(report.near_duplicates))
     summary.add_row(
         "Trùng lặp (đã gắn với bản đầu)",
         f"{report.duplicates}" + (
@@ -201,7 +202,8 @@ def print_report(report: IngestReport, classified: bool) -> None:
     if report.quarantine_csv:
         console.print(f"Các dòng bị cách ly và lý do: {report.quarantine_csv}")
     console.print(
-        f"Kiểm đếm: {report.read} đã đọc = {report.stored} lưu mới + {report.duplicates} trùng lặp"
+        f"Kiểm đếm: {report.read} đã đọc = {report.stored} lưu mới (trong đó "
+        f"{report.near_duplicates} trùng gần đúng) + {report.duplicates} trùng lặp"
         f" + {report.quarantined} cách ly", highlight=False,
     )
 

@@ -14,17 +14,24 @@ from pipeline.intake.normalize import fold_diacritics, normalize_text
 from pipeline.intake.readers import Ingestor
 from pipeline.records import QuarantineRow, Record, TopicClassifier, TopicPrediction  # noqa: F401
 from pipeline.store import PetitionStore
+from pipeline.store.clusters import count_near_duplicates
+from pipeline.text.neardup import signature
 from pipeline.text.places import Gazetteer, resolve_place
 from pipeline.text.signals import SIGNALS, rule_signals
+from pipeline.text.terms import day_terms
 
 
 @dataclass
 class IngestReport:
-    """The accounting of one run: read = stored + duplicates + quarantined."""
+    """The accounting of one run: read = stored + duplicates + quarantined.
+
+    `near_duplicates` are stored rows (counted inside `stored`), shown apart.
+    """
 
     run_id: int
     read: int = 0
     stored: int = 0
+    near_duplicates: int = 0  # stored petitions that joined an earlier near-duplicate cluster
     duplicates: int = 0
     quarantined: int = 0
     already_ingested: int = 0
@@ -106,6 +113,7 @@ class IngestRun:
             self._ingest_batch(batch, report, quarantined_rows)
             if progress is not None:
                 progress(len(batch))
+        report.near_duplicates = count_near_duplicates(self.store.engine, run_id)
         report.by_source_type = self.store.counts_by("source_type", run_id=run_id)
         report.by_topic = self.store.counts_by_topic(run_id=run_id)
         report.by_area = self.store.counts_by("area", run_id=run_id)
@@ -210,6 +218,9 @@ class IngestRun:
             "source_file": record.source_file,
             "source_row": record.source_row,
             "extra": record.extra,
+            # Pure per-text work for the near-duplicate clusters and term counts (not columns).
+            "minhash": signature(normalized.text),
+            "day_terms": sorted(day_terms(normalized.text)),
         }
 
     def _classify(self, prepared: list[dict[str, Any]]) -> None:
