@@ -20,7 +20,7 @@ from pipeline.monitor.alerts import (
     install_rules,
     load_rules_file,
 )
-from pipeline.monitor.emerging import EmergingIssue, detect_emerging
+from pipeline.monitor.emerging import EmergingIssue, emerging_from_store
 from pipeline.monitor.hotspots import Hotspot, detect_hotspots
 from pipeline.monitor.trends import petitions_frame
 from pipeline.store import AlertStore, PetitionStore, petitions
@@ -114,10 +114,8 @@ def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_
 def emerging_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[EmergingIssue]:
     """Return the emerging issues on a date (cached per state of the data)."""
-    start = as_of - timedelta(days=HISTORY_DAYS + window_days)
-    return _cached(store, "emerging", as_of, window_days, lambda: detect_emerging(
-        load_frame(store, start=start, end=as_of), as_of, window_days=window_days,
-        history_days=HISTORY_DAYS))
+    return _cached(store, "emerging", as_of, window_days, lambda: emerging_from_store(
+        store, as_of, window_days=window_days, history_days=HISTORY_DAYS))
 
 
 def warm_up(store: PetitionStore) -> None:

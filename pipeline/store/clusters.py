@@ -85,7 +85,7 @@ def _prime(conn: Connection, index: ClusterIndex, hashes: set[int]) -> None:
         ))
     stored: dict[int, bytes] = {}
     for chunk in chunks(sorted({e[3] for e in entries}), _CHUNK):  # type: ignore[arg-type]
-        stored.update(conn.execute(
+        stored.update((pid, sig) for pid, sig in conn.execute(
             sa.select(near_duplicate_clusters.c.petition_id, near_duplicate_clusters.c.signature)
             .where(near_duplicate_clusters.c.petition_id.in_(chunk))
         ))
@@ -153,7 +153,7 @@ def cluster_ids(engine: Engine, petition_ids: Sequence[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     with engine.connect() as conn:
         for chunk in chunks(sorted(set(petition_ids)), _CHUNK):  # type: ignore[arg-type]
-            found.update(conn.execute(
+            found.update((pid, cid) for pid, cid in conn.execute(
                 sa.select(near_duplicate_clusters.c.petition_id,
                           near_duplicate_clusters.c.cluster_id)
                 .where(near_duplicate_clusters.c.petition_id.in_(chunk))
