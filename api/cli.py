@@ -561,6 +561,20 @@ def report(
                       "Không tìm thấy LibreOffice (soffice): chưa xuất được PDF.", highlight=False)
 
 
+@app.command("rebuild-clusters")
+def rebuild_clusters() -> None:
+    """Xếp lại mọi đơn đã lưu vào nhóm đơn gần giống nhau và đếm lại cụm từ theo ngày."""
+    from pipeline.store.clusters import rebuild_index
+
+    _, store = settings_and_store()
+    with Progress(TextColumn("[bold]Đang xếp nhóm[/]"), MofNCompleteColumn(), TextColumn("đơn"),
+                  TimeElapsedColumn(), console=err_console, transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("rebuild", total=store.count_petitions(include_responses=True))
+        done = rebuild_index(store.engine, progress=lambda n: bar.advance(task, n))
+    console.print(f"Đã xếp lại {done} đơn vào các nhóm đơn gần giống nhau.", highlight=False)
+
+
 alerts_app = typer.Typer(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")

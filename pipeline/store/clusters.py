@@ -118,6 +118,32 @@ def add_day_terms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
                              for (t, d), n in sorted(counts.items())])
 
 
+def rebuild_index(engine: Engine, *, batch_size: int = 1000,
+                  progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild clusters, buckets and term counts from the stored petitions; return how many.
+
+    For databases upgraded to migration 0004 and for repairs: petitions are placed again in id
+    order, batch after batch, which gives what ingest gives whatever the batch size.
+    """
+    with engine.begin() as conn:
+        for table in (near_duplicate_bands, near_duplicate_clusters, term_days):
+            conn.execute(table.delete())
+    done, last = 0, 0
+    columns = (petitions.c.id, petitions.c.text, petitions.c.received_at, petitions.c.is_response)
+    while True:
+        with engine.begin() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(
+                sa.select(*columns).where(petitions.c.id > last)
+                .order_by(petitions.c.id).limit(batch_size))]
+            if not rows:
+                return done
+            index_petitions(conn, rows)
+        done += len(rows)
+        last = int(rows[-1]["id"])
+        if progress is not None:
+            progress(len(rows))
+
+
 # ---------------------------------------------------------------------- reads
 def count_near_duplicates(engine: Engine, run_id: int) -> int:
     """Return how many petitions stored by a run joined a cluster that already had members."""

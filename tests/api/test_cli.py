@@ -150,3 +150,13 @@ def test_classify_reads_a_csv_with_a_vietnamese_text_column(env: Path) -> None:
     assert row["Số đơn"] == "1" and "infrastructure" in row["topics"]
     empty = runner.invoke(app, ["classify", "  "])
     assert empty.exit_code == 2 and "trống" in empty.output
+
+
+def test_rebuild_clusters_command(env: Path) -> None:
+    letter = "Trại heo xả nước thải ra mương chung của thôn, mùi hôi thối {w}, đề nghị xử lý ngay"
+    rows = ["Nội dung đơn"] + [f'"{letter.format(w=w)}"' for w in ("nồng nặc", "rất nặng")]
+    (env / "hai.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(env / "hai.csv")]).exit_code == 0
+    result = runner.invoke(app, ["rebuild-clusters"])
+    assert result.exit_code == 0, result.output
+    assert "Đã xếp lại 2 đơn vào các nhóm đơn gần giống nhau." in result.output

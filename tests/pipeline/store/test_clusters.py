@@ -117,3 +117,18 @@ def test_clusters_do_not_depend_on_the_batch_split(
     for group in whole:
         assert len({next(i for i, t in enumerate(TEMPLATES) if t[:20] == text[:20])
                     for text in group}) == 1
+
+
+def test_rebuild_gives_what_ingest_gave(store: PetitionStore) -> None:
+    from pipeline.store.clusters import rebuild_index
+
+    rows = [petition_row(TEMPLATES[i % 3].format(w=WORDS[i % 7], v=ENDINGS[i % 4]),
+                         day=date(2025, 3, 1 + i % 20), sender=f"Người {i}") for i in range(30)]
+    store.write_batch(rows, [], [])
+    whole = _partition(store)
+    with store.engine.connect() as conn:
+        terms = set(conn.execute(sa.select(term_days)))
+    assert rebuild_index(store.engine, batch_size=7) == 30
+    assert _partition(store) == whole and len(whole) == 3
+    with store.engine.connect() as conn:
+        assert set(conn.execute(sa.select(term_days))) == terms

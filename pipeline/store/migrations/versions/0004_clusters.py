@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 
 Petitions stored before this revision have no cluster and no term counts until
-`pipeline.store.clusters.rebuild_index` places them (the `tamtu` rebuild command).
+`tamtu rebuild-clusters` (pipeline.store.clusters.rebuild_index) places them.
 """
 
 import sqlalchemy as sa
