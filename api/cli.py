@@ -214,6 +214,7 @@ def print_report(report: IngestReport, classified: bool) -> None:
     summary = Table(title="Kết quả đọc tệp", show_header=False)
     summary.add_row("Đã đọc", str(report.read))
     summary.add_row("Lưu mới", str(report.stored))
+    summary.add_row("  trong đó trùng gần đúng", str(report.near_duplicates))
     summary.add_row(
         "Trùng lặp (đã gắn với bản đầu)",
         f"{report.duplicates}" + (
@@ -244,8 +245,9 @@ def print_report(report: IngestReport, classified: bool) -> None:
     if report.quarantine_csv:
         console.print(f"Các dòng bị cách ly và lý do: {report.quarantine_csv}")
     console.print(
-        f"Kiểm đếm: {report.read} đã đọc = {report.stored} lưu mới + {report.duplicates} trùng lặp"
-        f" + {report.quarantined} cách ly", highlight=False,
+        f"Kiểm đếm: {report.read} đã đọc = {report.stored} lưu mới (trong đó "
+        f"{report.near_duplicates} trùng gần đúng) + {report.duplicates} trùng lặp"
+        f" + {report.quarantined} cách ly", highlight=False, soft_wrap=True,
     )
 
 
@@ -619,6 +621,20 @@ def report(
     if pdf:
         console.print(f"Đã ghi PDF: {pdf_path}" if pdf_path else
                       "Không tìm thấy LibreOffice (soffice): chưa xuất được PDF.", highlight=False)
+
+
+@app.command("rebuild-clusters")
+def rebuild_clusters() -> None:
+    """Xếp lại mọi đơn đã lưu vào nhóm đơn gần giống nhau và đếm lại cụm từ theo ngày."""
+    from pipeline.store.clusters import rebuild_index
+
+    _, store = settings_and_store()
+    with Progress(TextColumn("[bold]Đang xếp nhóm[/]"), MofNCompleteColumn(), TextColumn("đơn"),
+                  TimeElapsedColumn(), console=err_console, transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("rebuild", total=store.count_petitions(include_responses=True))
+        done = rebuild_index(store.engine, progress=lambda n: bar.advance(task, n))
+    console.print(f"Đã xếp lại {done} đơn vào các nhóm đơn gần giống nhau.", highlight=False)
 
 
 alerts_app = typer.Typer(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",

@@ -34,6 +34,14 @@ class PetitionCreate(PetitionBase):
     """One petition to store."""
 
 
+class NearDuplicatePublic(BaseModel):
+    """Another petition of the same near-duplicate cluster."""
+
+    id: int
+    received_at: date | None
+    area: str
+
+
 class PetitionPublic(BaseModel):
     """A stored petition as the API returns it."""
 
@@ -58,6 +66,10 @@ class PetitionPublic(BaseModel):
     source_file: str
     source_row: int | None
     created_at: datetime
+    cluster_id: int | None = Field(
+        default=None, description="Nhóm đơn gần giống nhau (chỉ có khi xem một đơn)")
+    near_duplicates: list[NearDuplicatePublic] = Field(
+        default_factory=list, description="Các đơn khác trong cùng nhóm (chỉ có khi xem một đơn)")
 
 
 class PetitionsPublic(BaseModel):
@@ -81,6 +93,8 @@ class IngestResultPublic(BaseModel):
 
     read: int
     stored: int
+    near_duplicates: int = Field(
+        default=0, description="Trong số đã lưu: đơn gần giống một đơn đã có (trùng gần đúng)")
     duplicates: int
     quarantined: int
     by_topic: dict[str, int]

@@ -16,8 +16,10 @@ from typing import Any
 
 from pipeline.intake.normalize import fold_diacritics, normalize_text
 from pipeline.records import Record, TopicClassifier
+from pipeline.text.neardup import signature
 from pipeline.text.places import Gazetteer, resolve_place
 from pipeline.text.signals import SIGNALS, rule_signals
+from pipeline.text.terms import day_terms
 
 
 class RecordError(Exception):
@@ -161,9 +163,10 @@ def _text_steps(record: Record, resources: Resources) -> Petition:
         "source_file": record.source_file,
         "source_row": record.source_row,
         "extra": record.extra,
+        # Pure per-text work for the near-duplicate clusters and term counts (not columns).
+        "minhash": signature(text),
+        "day_terms": sorted(day_terms(text)),
     }
-    # Further per-text steps that read only the normalised text plug in here, e.g. the
-    # near-duplicate signature: petition["signature"] = neardup.signature(text).
     return petition
 
 

@@ -22,16 +22,21 @@ from pipeline.records import (  # noqa: F401
     TopicPrediction,
 )
 from pipeline.store import PetitionStore
+from pipeline.store.clusters import count_near_duplicates
 from pipeline.text.places import Gazetteer
 
 
 @dataclass
 class IngestReport:
-    """The accounting of one run: read = stored + duplicates + quarantined."""
+    """The accounting of one run: read = stored + duplicates + quarantined.
+
+    `near_duplicates` are stored rows (counted inside `stored`), shown apart.
+    """
 
     run_id: int
     read: int = 0
     stored: int = 0
+    near_duplicates: int = 0  # stored petitions that joined an earlier near-duplicate cluster
     duplicates: int = 0
     quarantined: int = 0
     already_ingested: int = 0
@@ -134,6 +139,7 @@ class IngestRun:
             self._ingest_batch(batch, outcomes, report, quarantined_rows)
             if progress is not None:
                 progress(len(batch))
+        report.near_duplicates = count_near_duplicates(self.store.engine, run_id)
         report.by_source_type = self.store.counts_by("source_type", run_id=run_id)
         report.by_topic = self.store.counts_by_topic(run_id=run_id)
         report.by_area = self.store.counts_by("area", run_id=run_id)

@@ -82,7 +82,8 @@ def create_petitions(
         for r in records if isinstance(r, QuarantineRow)
     ]
     return IngestResultPublic(
-        read=report.read, stored=report.stored, duplicates=report.duplicates,
+        read=report.read, stored=report.stored, near_duplicates=report.near_duplicates,
+        duplicates=report.duplicates,
         quarantined=report.quarantined, by_topic=report.by_topic, quarantine=quarantined,
     )
 
@@ -189,5 +190,8 @@ def read_petition(petition_id: RecordId, request: Request, principal: Analyst, e
         raise HTTPException(404, f"Không có đơn số {petition_id}")
     if not principal.may_see_area(row["area"]):
         raise HTTPException(403, f"Không được xem đơn số {petition_id} (ngoài địa bàn phụ trách)")
+    # The other copies are listed only where this user may see petitions.
+    row["near_duplicates"] = [m for m in row["near_duplicates"]
+                              if principal.may_see_area(m["area"])]
     audit_records(request, [petition_id])
     return PetitionPublic(**petition_for(principal, row))

@@ -1,6 +1,8 @@
 """Emerging issues: campaigns of near-identical petitions and phrases that suddenly recur.
 
-A pure function of the petition frame and an `as_of` day, like the hot-spot detector.
+A pure function of the window's petitions, an `as_of` day and counts of the time before it
+(`EmergingHistory`): stored near-duplicate clusters and per-day term counts at ingest, or the
+same counts computed from a petition frame. No pair of texts is ever compared.
 """
 
 from __future__ import annotations
@@ -8,9 +10,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,16 +25,21 @@ from pipeline.monitor.common import (
     check_alpha,
     check_common,
     dated_until,
-    day_offsets,
     format_rate,
     per_window,
     period_text,
     poisson_upper_tail,
 )
-from pipeline.monitor.trends import area_labels
+from pipeline.monitor.trends import area_labels, petitions_frame
+from pipeline.store import PetitionStore
+from pipeline.store.clusters import StoredEmergingHistory, cluster_ids
+from pipeline.text.neardup import cluster_texts
 from pipeline.text.signals import UNKNOWN_AREA
+from pipeline.text.terms import PHRASE_BREAK, SYLLABLE, day_terms, is_stop, pair_terms
 
 EMERGING_KINDS: tuple[str, ...] = ("cluster", "term_burst")
+# Earlier weeks whose members of a cluster tell whether its wording is usual.
+REFERENCE_DAYS = 8 * 7
 
 
 @dataclass(frozen=True)
@@ -59,22 +66,61 @@ class EmergingIssue:
     senders: int
 
 
-# ----------------------------------------------------------------------------------------------
-# Emerging issues
+class EmergingHistory(Protocol):
+    """Counts of citizen petitions before a window; every range includes both days."""
 
-_SYLLABLE = re.compile(r"\w+", re.UNICODE)
-# Function words and petition boilerplate: a phrase may not begin or end with one of them.
-_STOP_WORDS = frozenset("""
-và của là có các những được cho với tại ở trong đã đang sẽ không này đó kia thì mà để như về
-từ theo khi bị do nên nhưng hoặc cũng rất đến tới lên ra vào một hai ba nhiều ít mọi hết còn
-tôi chúng ta mình ông bà anh chị em cô chú bác họ người dân bà con gia đình nhà xin kính gửi
-đề nghị kiến nghị phản ánh đơn ủy ban nhân ubnd xã thôn xóm tỉnh huyện việc vụ sự nay đây
-trên dưới sau trước lúc năm tháng ngày giờ nào gì ai sao vì nếu thế rồi lại vẫn chưa đều cùng
-hay ạ nhé thưa là vậy quá lắm chỉ mới ngay luôn cả các hộ số
-""".split())
+    def first_day(self) -> date | None:
+        """Return the oldest day of a citizen petition."""
+
+    def petitions_between(self, start: date, end: date) -> int:
+        """Return how many citizen petitions were received between two days."""
+
+    def cluster_members_between(self, clusters: Sequence[int], start: date, end: date
+                                ) -> dict[int, int]:
+        """Return {near-duplicate cluster id: members received between two days}."""
+
+    def term_petitions_between(self, terms: Sequence[str], start: date, end: date
+                               ) -> dict[str, int]:
+        """Return {two-syllable term (pipeline.text.terms): petitions holding it}."""
 
 
+class FrameHistory:
+    """`EmergingHistory` computed from a petition frame with a `cluster_id` column."""
 
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame[frame["received_at"].notna()]
+
+    def _between(self, start: date, end: date) -> pd.DataFrame:
+        days = self.frame["received_at"]
+        return self.frame[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))]
+
+    def first_day(self) -> date | None:
+        return self.frame["received_at"].min().date() if len(self.frame) else None
+
+    def petitions_between(self, start: date, end: date) -> int:
+        return len(self._between(start, end))
+
+    def cluster_members_between(self, clusters: Sequence[int], start: date, end: date
+                                ) -> dict[int, int]:
+        found = Counter(int(c) for c in self._between(start, end)["cluster_id"])
+        return {c: found[c] for c in clusters if found[c]}
+
+    def term_petitions_between(self, terms: Sequence[str], start: date, end: date
+                               ) -> dict[str, int]:
+        wanted = set(terms)
+        found: Counter[str] = Counter()
+        for text in self._between(start, end)["text"]:
+            found.update(day_terms(str(text)) & wanted)
+        return dict(found)
+
+
+def with_clusters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the frame with a `cluster_id` column, placing its texts in id order in memory."""
+    if "cluster_id" in frame.columns:
+        return frame
+    clusters = cluster_texts(zip(frame["id"].astype(int), frame["text"].astype(str),
+                                 strict=True))
+    return frame.assign(cluster_id=[clusters[int(i)] for i in frame["id"]])
 
 
 def _sender_key(name: Any) -> str:
@@ -88,9 +134,9 @@ def detect_emerging(
     frame: pd.DataFrame,
     as_of: date,
     *,
+    history: EmergingHistory | None = None,
     window_days: int = 7,
     history_days: int = 182,
-    similarity: float = 0.55,
     min_senders: int = 3,
     min_term_count: int = 3,
     max_term_length: int = 5,
@@ -99,24 +145,27 @@ def detect_emerging(
 ) -> list[EmergingIssue]:
     """Return the emerging issues on `as_of`, most severe first (replayable: later data ignored).
 
-    (a) "cluster": petitions of the window whose character 3–5-grams (TF-IDF, with the IDF
-    learnt on the window and the last eight weeks so that shared headers weigh little) have
-    cosine similarity ≥ `similarity` are linked; a connected group with at least `min_senders`
-    different named senders is a campaign or mass complaint. Unsigned petitions never count as
-    different senders, so one person sending the same letter again is not a campaign.
+    `frame` holds at least the window's petitions, with a `cluster_id` column (the stored
+    near-duplicate cluster, see pipeline.text.neardup); without `history` the counts of the
+    time before the window come from the frame itself, and without `cluster_id` its texts are
+    clustered in memory first, as ingest would have done.
+
+    (a) "cluster": window petitions of one near-duplicate cluster from at least `min_senders`
+    different named senders are a campaign or mass complaint. Unsigned petitions never count
+    as different senders, so one person sending the same letter again is not a campaign. The
+    cluster's members of the eight weeks before, scaled to one window, are the expected count.
     (b) "term_burst": phrases of 2..`max_term_length` syllables found in ≥ `min_term_count`
     window petitions from ≥ 2 named senders and at least three times more often than the
     history share predicts (Poisson upper tail of the number of petitions containing the
     phrase, expected = window size × share in the history, Bonferroni over the candidate
-    phrases at `alpha`). Phrases beginning or ending with a function word are skipped,
-    phrases found in the same petitions are merged and grown to the longest common wording
-    ("Công ty TNHH Chăn nuôi Hưng Phát"). A burst whose petitions mostly belong to a cluster is
-    reported as that cluster's `terms` instead of on its own.
+    phrases at `alpha`). The history share of a phrase is that of its rarest two-syllable term
+    (stored per day at ingest), an upper bound: storage never invents a burst. Phrases
+    beginning or ending with a function word are skipped, phrases found in the same petitions
+    are merged and grown to the longest common wording ("Công ty TNHH Chăn nuôi Hưng Phát").
+    A burst whose petitions mostly belong to a cluster is reported as that cluster's `terms`.
     """
     as_of = check_common(frame, as_of, window_days, history_days)
     check_alpha("alpha", alpha)
-    if not 0 < similarity < 1:
-        raise HotspotError(f"similarity phải nằm trong khoảng (0, 1), nhận được {similarity!r}")
     if min_senders < 2 or min_term_count < 2:
         raise HotspotError("min_senders và min_term_count phải ≥ 2")
     if not 2 <= max_term_length <= 10:
@@ -124,28 +173,27 @@ def detect_emerging(
 
     window_start = as_of - timedelta(days=window_days - 1)
     dated = dated_until(frame, as_of)
-    if dated.empty:
-        return []
-    data_start = dated["received_at"].min().date()
-    history_span = max(0, (window_start - max(window_start - timedelta(days=history_days),
-                                              data_start)).days)
-    dated = dated[dated["received_at"] >= pd.Timestamp(window_start - timedelta(history_span))]
-    in_window = (dated["received_at"] >= pd.Timestamp(window_start)).to_numpy()
-    window, history = dated[in_window], dated[~in_window]
+    if history is None:
+        since = dated["received_at"] >= pd.Timestamp(window_start - timedelta(history_days))
+        dated = with_clusters(dated[since])
+        history = FrameHistory(dated)
+    window = dated[dated["received_at"] >= pd.Timestamp(window_start)]
     if len(window) < min(min_senders, min_term_count):
         return []
-    offsets = day_offsets(history["received_at"], window_start)
-    reference_days = min(history_span, 8 * 7)
-    reference = [str(t) for t in history["text"][offsets >= -reference_days]]
+    first_day = history.first_day()
+    data_start = min(first_day, window_start) if first_day else window_start
+    history_start = max(window_start - timedelta(days=history_days), data_start)
+    history_span = (window_start - history_start).days
     context = _WindowContext(
         texts=[str(t) for t in window["text"]], ids=window["id"].to_numpy(),
         senders=[_sender_key(n) for n in window["sender_name"]],
         areas=[str(a) for a in area_labels(window, "village")],
         window_start=window_start, as_of=as_of, window_days=window_days,
     )
-    clusters = _clusters(context, reference, reference_days, similarity, min_senders, alpha)
-    bursts = _term_bursts(context, [str(t) for t in history["text"]], history_span,
-                          min_term_count, max_term_length, alpha)
+    clusters = _clusters(context, [int(c) for c in with_clusters(window)["cluster_id"]],
+                         history, min(history_span, REFERENCE_DAYS), min_senders, alpha)
+    bursts = _term_bursts(context, history, history_start, history_span, min_term_count,
+                          max_term_length, alpha)
     issues: list[EmergingIssue] = []
     claimed: set[int] = set()
     for cluster in clusters:
@@ -156,7 +204,7 @@ def detect_emerging(
             if len(docs & members) >= 0.7 * len(docs):
                 terms.append(burst.label)
                 claimed.add(index)
-        issues.append(_replace(cluster, terms=tuple(terms[:3])))
+        issues.append(replace(cluster, terms=tuple(terms[:3])))
     issues.extend(b for i, b in enumerate(bursts) if i not in claimed)
     issues.sort(key=lambda i: (-SEVERITIES.index(i.severity), i.score, -i.count, i.label))
     return issues[:max_issues]
@@ -187,12 +235,6 @@ class _WindowContext:
         return period_text(self.window_days, self.window_start, self.as_of)
 
 
-def _replace(issue: EmergingIssue, **changes: Any) -> EmergingIssue:
-    from dataclasses import replace
-
-    return replace(issue, **changes)
-
-
 def _area_text(area: str) -> str:
     if area == "nhiều nơi":
         return "ở nhiều nơi"
@@ -206,49 +248,37 @@ def _severity_by_size(size: int) -> str:
 
 
 def _clusters(
-    ctx: _WindowContext, reference: list[str], reference_days: int, similarity: float,
+    ctx: _WindowContext, cluster_of: list[int], history: EmergingHistory, reference_days: int,
     min_senders: int, alpha: float,
 ) -> list[EmergingIssue]:
-    from scipy.sparse.csgraph import connected_components
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    groups: dict[int, list[int]] = {}
+    for position, cluster in enumerate(cluster_of):
+        groups.setdefault(cluster, []).append(position)
+    found = [(cluster, members, ctx.named_senders(members))
+             for cluster, members in sorted(groups.items())]
+    found = [f for f in found if f[2] >= min_senders]
+    if not found:
+        return []
+    reference_end = ctx.window_start - timedelta(days=1)
+    earlier = (history.cluster_members_between(
+        [f[0] for f in found], ctx.window_start - timedelta(days=reference_days), reference_end)
+        if reference_days else {})
 
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True,
-                                 sublinear_tf=True, dtype=np.float32)
-    vectorizer.fit(ctx.texts + reference)
-    matrix = vectorizer.transform(ctx.texts)
-    similar = (matrix @ matrix.T).tocsr()
-    similar.data[similar.data < similarity] = 0
-    similar.eliminate_zeros()
-    n_groups, group = connected_components(similar, directed=False)
-    sizes = np.bincount(group, minlength=n_groups)
-    past = (vectorizer.transform(reference) @ matrix.T).tocsc() if reference else None
-
-    found = []
-    for g in np.nonzero(sizes >= min_senders)[0]:
-        members = np.nonzero(group == g)[0]
-        senders = ctx.named_senders(members)
-        if senders < min_senders:
-            continue
-        # Letters of the weeks before that would have joined the group, scaled to one window:
-        # a matter written about every week is usual, a new wording from many people is not.
-        matches = 0
-        if past is not None:
-            block = past[:, members]
-            matches = int((block.max(axis=1).toarray().ravel() >= similarity).sum())
+    issues = []
+    for cluster, members, senders in found:
+        # Letters of the weeks before in the same cluster, scaled to one window: a matter
+        # written about every week is usual, a new wording from many people is not.
+        matches = earlier.get(cluster, 0)
         expected = matches * ctx.window_days / reference_days if reference_days else 0.0
         # Half a letter of continuity, as for phrases: never-seen is rare, not impossible.
         smoothed = (matches + 0.5) * ctx.window_days / reference_days if reference_days else 0.5
         count = len(members)
         score = float(poisson_upper_tail(count, smoothed))
-        found.append((members, senders, matches, expected, count, score))
-
-    issues = []
-    for members, senders, matches, expected, count, score in found:
-        if score > alpha / max(1, len(found)) or count < 3 * expected:
+        if score > alpha / len(found) or count < 3 * expected:
             continue
-        centre = np.asarray(matrix[members].mean(axis=0)).ravel()
-        medoid = int(members[np.argmax(matrix[members] @ centre)])
-        label = _summary(ctx.texts[medoid])
+        # The label is read from the window's earliest stored member.
+        first = min(members, key=lambda m: int(ctx.ids[m]))
+        label = _summary(ctx.texts[first])
         area = ctx.area(members)
         issues.append(EmergingIssue(
             kind="cluster", label=label, area=area, window_start=ctx.window_start,
@@ -281,10 +311,6 @@ def _summary(text: str, limit: int = 120) -> str:
     return chosen if len(chosen) <= limit else chosen[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-# A phrase never crosses punctuation: "…Hưng Phát. Từ ngày…" holds two phrases.
-_PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]\"“”«»\n/]+")
-
-
 @dataclass
 class _Encoded:
     tokens: np.ndarray  # syllable ids; 0 ends a phrase piece or a text
@@ -294,7 +320,7 @@ class _Encoded:
 
 
 class _Syllables:
-    """Integer ids of lower-cased syllables, shared by the window and the history."""
+    """Integer ids of the window's lower-cased syllables."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {"": 0}
@@ -310,14 +336,13 @@ class _Syllables:
         table = self.ids
         for index, text in enumerate(texts):
             position = 0
-            for piece in _PHRASE_BREAK.split(text):
-                for match in _SYLLABLE.finditer(piece):
+            for piece in PHRASE_BREAK.split(text):
+                for match in SYLLABLE.finditer(piece):
                     syllable = match.group(0).lower()
                     code = table.get(syllable)
                     if code is None:
                         code = table[syllable] = len(table)
-                        self.stop.append(syllable in _STOP_WORDS or syllable.isdigit()
-                                         or len(syllable) == 1)
+                        self.stop.append(is_stop(syllable))
                     ids.append(code)
                     if offsets:
                         start = text.index(match.group(0), position)
@@ -355,14 +380,17 @@ def _capitals(ctx: _WindowContext, enc: _Encoded, start: int, length: int) -> in
 
 
 def _term_bursts(
-    ctx: _WindowContext, history: list[str], history_span: int, min_count: int,
-    max_length: int, alpha: float,
+    ctx: _WindowContext, history: EmergingHistory, history_start: date, history_span: int,
+    min_count: int, max_length: int, alpha: float,
 ) -> list[EmergingIssue]:
-    if len(history) < 50 or history_span < MIN_HISTORY_DAYS:
+    if history_span < MIN_HISTORY_DAYS:
+        return []
+    history_end = ctx.window_start - timedelta(days=1)
+    history_size = history.petitions_between(history_start, history_end)
+    if history_size < 50:
         return []
     syllables = _Syllables()
     enc = syllables.encode(ctx.texts, offsets=True)
-    past = syllables.encode(history)
     stop = np.asarray(syllables.stop, dtype=bool)
     tokens, owner = enc.tokens, enc.owner
 
@@ -393,15 +421,21 @@ def _term_bursts(
         return []
     cand_hash, cand_begin, window_df = unique[candidates], begin[candidates], df[candidates]
 
-    past_df = np.zeros(len(cand_hash))
-    for length in range(2, max_length + 1):
-        h, ok = _ngram_hashes(past.tokens, length)
-        hit = ok & np.isin(h, cand_hash)
-        pairs = np.unique(np.stack([h[hit], past.owner[:len(h)][hit].astype(np.uint64)]), axis=1)
-        found, counts = np.unique(pairs[0], return_counts=True)
-        past_df[np.searchsorted(cand_hash, found)] += counts
+    # How many earlier petitions held each phrase, at most: its rarest stored term's count.
+    vocabulary = [""] * len(syllables.ids)
+    for syllable, code in syllables.ids.items():
+        vocabulary[code] = syllable
+    phrase_terms = []
+    for b in cand_begin:
+        at, size = int(start[b]), int(length_of[b])
+        phrase_terms.append(pair_terms([vocabulary[int(t)] for t in tokens[at:at + size]]))
+    seen_terms = history.term_petitions_between(
+        sorted({t for terms in phrase_terms for t in terms}), history_start, history_end)
+    # A phrase without a countable term is taken as written in every earlier petition.
+    past_df = np.asarray([min((seen_terms.get(t, 0) for t in terms), default=history_size)
+                          for terms in phrase_terms], dtype=float)
 
-    expected = len(ctx.texts) * (past_df + 0.5) / (len(history) + 1)
+    expected = len(ctx.texts) * (past_df + 0.5) / (history_size + 1)
     pvalue = poisson_upper_tail(window_df, expected)
     passing = (pvalue <= alpha / len(cand_hash)) & (window_df >= 3 * expected)
     groups = []
@@ -435,7 +469,8 @@ def _term_bursts(
             explanation=(
                 f"Cụm từ «{phrase}» xuất hiện trong {count} đơn của {senders} người gửi "
                 f"{_area_text(area)} trong {ctx.period()}, trong khi {history_span} ngày "
-                f"trước đó chỉ có {seen} đơn nhắc tới (mức bình thường "
+                f"trước đó {f'có không quá {seen} đơn' if seen else 'chưa có đơn nào'} nhắc "
+                f"tới (mức bình thường "
                 f"{format_rate(exp)}/{per_window(ctx.window_days)})"
             ),
             petition_ids=sorted(int(ctx.ids[m]) for m in members), terms=(phrase,),
@@ -480,3 +515,20 @@ def _grow_phrase(
         spans = {d: (s - 1, e) for d, (s, e) in spans.items() if int(tokens[s - 1]) == left}
     d, (s, e) = min(spans.items())
     return " ".join(ctx.texts[d][int(enc.begin[s]):int(enc.end[e - 1])].split())
+
+
+def emerging_from_store(
+    store: PetitionStore, as_of: date, *, window_days: int = 7, history_days: int = 182
+) -> list[EmergingIssue]:
+    """Return the emerging issues on `as_of` reading only the window's petition rows.
+
+    Clusters come from the near-duplicate clusters stored at ingest, the time before the
+    window from stored cluster members and per-day term counts (`StoredEmergingHistory`).
+    A petition stored before clusters existed counts as a cluster of its own.
+    """
+    window_start = as_of - timedelta(days=max(1, window_days) - 1)
+    frame = petitions_frame(store.petition_frame_rows(start=window_start, end=as_of))
+    stored = cluster_ids(store.engine, [int(i) for i in frame["id"]])
+    frame = frame.assign(cluster_id=[stored.get(int(i), int(i)) for i in frame["id"]])
+    return detect_emerging(frame, as_of, history=StoredEmergingHistory(store.engine),
+                           window_days=window_days, history_days=history_days)

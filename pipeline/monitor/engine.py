@@ -27,7 +27,7 @@ from pipeline.monitor.alerts import (
     load_rules_file,
 )
 from pipeline.monitor.counts import counts_frame
-from pipeline.monitor.emerging import EmergingIssue, detect_emerging
+from pipeline.monitor.emerging import EmergingIssue, emerging_from_store
 from pipeline.monitor.hotspots import Hotspot, detect_hotspots
 from pipeline.monitor.trends import Level, Period, TrendsError, petitions_frame, topic_trends
 from pipeline.store import AlertStore, PetitionStore, petitions
@@ -99,10 +99,8 @@ def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_
 
 def emerging_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[EmergingIssue]:
-    """Return the emerging issues on a date (replayable)."""
-    start = as_of - timedelta(days=HISTORY_DAYS + window_days)
-    return detect_emerging(load_frame(store, start=start, end=as_of), as_of,
-                           window_days=window_days, history_days=HISTORY_DAYS)
+    """Return the emerging issues on a date (replayable): stored clusters and term counts."""
+    return emerging_from_store(store, as_of, window_days=window_days, history_days=HISTORY_DAYS)
 
 
 class Monitor:

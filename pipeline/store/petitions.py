@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from pipeline.store.aggregates import add_petitions
+from pipeline.store.clusters import cluster_of, index_petitions
 from pipeline.store.database import chunks, utcnow
 from pipeline.store.schema import (
     duplicates,
@@ -113,6 +114,7 @@ class PetitionStore:
                     conn.execute(sa.insert(petition_topics), topic_rows)
                 if signal_rows:
                     conn.execute(sa.insert(petition_signals), signal_rows)
+                index_petitions(conn, [{**p, "id": ids[p["content_hash"]]} for p in new_petitions])
             if new_duplicates:
                 rows = []
                 for dup in new_duplicates:
@@ -264,7 +266,14 @@ def list_petitions(
 
 
 def get_petition(engine: Engine, petition_id: int) -> dict[str, Any] | None:
-    """Return one petition by id, or None."""
+    """Return one petition by id, or None; with its `cluster_id` and `near_duplicates`.
+
+    `near_duplicates` lists the other members of its near-duplicate cluster (id, received_at,
+    area), oldest id first; empty when it has none.
+    """
     with engine.connect() as conn:
         row = conn.execute(sa.select(petitions).where(petitions.c.id == petition_id)).first()
-    return dict(row._mapping) if row else None
+        if row is None:
+            return None
+        cluster_id, others = cluster_of(conn, petition_id)
+    return {**row._mapping, "cluster_id": cluster_id, "near_duplicates": others}

@@ -259,3 +259,35 @@ data_version = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
 )
+
+# ---------------------------------------------------------------------- near-duplicates and terms
+# Each petition's near-duplicate cluster (named by the id of its first member), the member it
+# matched best at ingest and, for members that brought a new LSH bucket, their MinHash signature.
+near_duplicate_clusters = sa.Table(
+    "near_duplicate_clusters",
+    metadata,
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), primary_key=True),
+    sa.Column("cluster_id", sa.Integer, nullable=False, index=True),
+    sa.Column("matched_id", sa.Integer),
+    sa.Column("similarity", sa.Float),
+    sa.Column("signature", sa.LargeBinary),
+)
+
+# LSH buckets: a band value seen in a cluster, with the first member that had it.
+near_duplicate_bands = sa.Table(
+    "near_duplicate_bands",
+    metadata,
+    sa.Column("band_hash", sa.BigInteger, primary_key=True),
+    sa.Column("band", sa.SmallInteger, primary_key=True),
+    sa.Column("cluster_id", sa.Integer, primary_key=True),
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), nullable=False),
+)
+
+# How many dated citizen petitions of a day contain a two-syllable term (for term bursts).
+term_days = sa.Table(
+    "term_days",
+    metadata,
+    sa.Column("term", sa.String(80), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("petitions", sa.Integer, nullable=False),
+)

@@ -97,3 +97,32 @@ def test_classify_endpoint(client: TestClient) -> None:
     assert "religion" in first["topics"]
     assert set(first["scores"]) >= {"land", "religion", "security"}
     assert client.post("/api/v1/classify", json={}).status_code == 422
+
+
+def test_a_petition_shows_its_near_duplicates(settings: Settings) -> None:
+    letter = ("Trại heo của Công ty TNHH Chăn nuôi Hưng Phát xả nước thải ra mương chung, mùi "
+              "hôi thối {w}, ruồi muỗi nhiều, trẻ nhỏ bị ho, đề nghị xã kiểm tra và xử lý ngay")
+    batch = [
+        {"text": letter.format(w="nồng nặc"), "received_at": "2025-06-03",
+         "area": "thôn Tân Mỹ, xã Vĩnh Giang", "sender_name": "Lê Văn An"},
+        {"text": letter.format(w="rất nặng"), "received_at": "2025-06-04",
+         "area": "thôn Hà Lợi, xã Vĩnh Hà", "sender_name": "Trần Thị Bình"},
+        {"text": letter.format(w="không chịu nổi"), "received_at": "2025-06-05",
+         "area": "thôn Tân Mỹ, xã Vĩnh Giang", "sender_name": "Phạm Văn Cường"},
+    ]
+    with TestClient(create_app(settings)) as admin:
+        sign_in(admin, settings.database_url)
+        body = admin.post("/api/v1/petitions", json=batch).json()
+        assert (body["stored"], body["near_duplicates"]) == (3, 2)
+        ids = sorted(p["id"] for p in admin.get("/api/v1/petitions").json()["data"])
+        last = admin.get(f"/api/v1/petitions/{ids[2]}").json()
+        assert last["cluster_id"] == ids[0]
+        assert [(p["id"], p["received_at"]) for p in last["near_duplicates"]] == [
+            (ids[0], "2025-06-03"), (ids[1], "2025-06-04")]
+        assert last["near_duplicates"][1]["area"].startswith("thôn Hà Lợi, xã Vĩnh Hà")
+    with TestClient(create_app(settings)) as analyst:
+        sign_in(analyst, settings.database_url, "analyst", areas=["xã Vĩnh Giang"])
+        seen = analyst.get(f"/api/v1/petitions/{ids[2]}").json()
+        # Another commune's copy is not shown to an analyst of this commune; the text is redacted.
+        assert [p["id"] for p in seen["near_duplicates"]] == [ids[0]]
+        assert seen["sender_name"] == "[ẨN]" and seen["cluster_id"] == ids[0]

@@ -50,8 +50,27 @@ def test_ingest_counts_broken_rows_duplicates_and_a_tcvn3_file(env: Path) -> Non
     assert (report["read"], report["stored"], report["duplicates"], report["quarantined"]) == (
         22, 19, 1, 2)
     assert report["by_topic"]
+    # The road letters of one village differ by one number: five villages, five clusters.
+    assert report["near_duplicates"] == 13
     text = runner.invoke(app, ["ingest", str(env / "thang6.csv")])
-    assert "Kiểm đếm: 21 đã đọc = 0 lưu mới + 19 trùng lặp + 2 cách ly" in text.output
+    assert ("Kiểm đếm: 21 đã đọc = 0 lưu mới (trong đó 0 trùng gần đúng) + 19 trùng lặp"
+            " + 2 cách ly") in " ".join(text.output.split())
+
+
+def test_ingest_counts_near_duplicates_inside_the_stored(env: Path) -> None:
+    letter = ("Trại heo của Công ty TNHH Chăn nuôi Hưng Phát xả nước thải ra mương chung, mùi "
+              "hôi thối {w}, ruồi muỗi nhiều, trẻ nhỏ bị ho, đề nghị xã kiểm tra và xử lý ngay")
+    rows = ["Ngày tiếp nhận,Họ tên,Địa chỉ,Nội dung đơn"]
+    for name, words in (("Nguyễn Văn Hòa", "nồng nặc"), ("Trần Thị Lan", "rất nặng"),
+                        ("Lê Văn Nam", "không chịu nổi")):
+        rows.append(f"10/03/2025,{name},thôn Lai Phước,\"{letter.format(w=words)}\"")
+    rows.append("11/03/2025,Phạm Thị Hoa,thôn Lai Phước,Đèn đường ở ngõ 5 bị hỏng từ lâu")
+    (env / "chien-dich.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(env / "chien-dich.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("Kiểm đếm: 4 đã đọc = 4 lưu mới (trong đó 2 trùng gần đúng) + 0 trùng lặp"
+            " + 0 cách ly") in " ".join(result.output.split())
+    assert re.search(r"trong đó trùng gần đúng\s*│\s*2", result.output)
 
 
 def test_ingest_with_nothing_readable_exits_non_zero(env: Path) -> None:
@@ -134,3 +153,13 @@ def test_classify_reads_a_csv_with_a_vietnamese_text_column(env: Path) -> None:
     assert row["Số đơn"] == "1" and "infrastructure" in row["topics"]
     empty = runner.invoke(app, ["classify", "  "])
     assert empty.exit_code == 2 and "trống" in empty.output
+
+
+def test_rebuild_clusters_command(env: Path) -> None:
+    letter = "Trại heo xả nước thải ra mương chung của thôn, mùi hôi thối {w}, đề nghị xử lý ngay"
+    rows = ["Nội dung đơn"] + [f'"{letter.format(w=w)}"' for w in ("nồng nặc", "rất nặng")]
+    (env / "hai.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(env / "hai.csv")]).exit_code == 0
+    result = runner.invoke(app, ["rebuild-clusters"])
+    assert result.exit_code == 0, result.output
+    assert "Đã xếp lại 2 đơn vào các nhóm đơn gần giống nhau." in result.output

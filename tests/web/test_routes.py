@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.security import create_token, create_user
 from pipeline.config import Settings
+from pipeline.records import Record
+from pipeline.run import IngestRun
+from pipeline.store import PetitionStore
 from tests.web.test_dashboard import dashboard_app
 
 
@@ -22,6 +26,13 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(dashboard_app(settings)) as test_client:
         engine = test_client.app.state.engine  # type: ignore[attr-defined]
         create_user(engine, "xem", "viewer")
+        # Two June petitions, so that the June report has a month to describe.
+        IngestRun(PetitionStore(engine)).ingest_items([
+            Record(text="Đường vào thôn bị sạt lở, đề nghị sửa.", received_at=date(2025, 6, 3),
+                   area="thôn Gio Mỹ, xã Vĩnh Giang", source_file="thang6.csv", source_row=1),
+            Record(text="Rác thải đổ bừa bãi ven sông.", received_at=date(2025, 6, 10),
+                   area="thôn Tân Mỹ, xã Vĩnh Giang", source_file="thang6.csv", source_row=2),
+        ])
         create_user(engine, "xa", "viewer", areas=["Vĩnh Giang", "Gio Mỹ"])
         test_client.headers["Authorization"] = f"Bearer {create_token(engine, 'xem')}"
         test_client.scoped = {"Authorization": f"Bearer {create_token(engine, 'xa')}"}

@@ -1,8 +1,7 @@
-"""Hot spots and emerging issues on small hand-built petition frames."""
+"""Hot spots on small hand-built petition frames."""
 
 from __future__ import annotations
 
-import random
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,7 +9,6 @@ import pandas as pd
 import pytest
 
 from pipeline.monitor.common import SEVERITIES, HotspotError, format_number
-from pipeline.monitor.emerging import EmergingIssue, detect_emerging
 from pipeline.monitor.hotspots import Hotspot, detect_hotspots
 from pipeline.monitor.trends import petitions_frame
 
@@ -248,119 +246,3 @@ def test_bad_scan_windows_raise(windows: tuple[Any, ...]) -> None:
 )
 def test_vietnamese_number_format(value: float, decimals: int, text: str) -> None:
     assert format_number(value, decimals) == text
-
-
-# ----------------------------------------------------------------------------------------------
-# Emerging issues
-
-OPENINGS = ("Kính gửi UBND xã.", "Tôi xin phản ánh.", "Thưa cán bộ xã.", "Nhờ xã giúp đỡ.")
-MATTERS = (
-    "Đèn đường ở ngõ {n} bị hỏng từ lâu",
-    "Con mương cạnh nhà số {n} bị tắc nghẽn",
-    "Hộ nghèo năm nay có {n} gia đình chưa được xét",
-    "Trâu bò thả rông ăn lúa ở cánh đồng số {n}",
-    "Tiền hỗ trợ lũ lụt cho {n} hộ chưa được chi",
-    "Quán karaoke mở nhạc to đến {n} giờ đêm",
-    "Đường bê tông đoạn {n} mét bị nứt vỡ",
-    "Cán bộ một cửa hẹn {n} lần vẫn chưa trả hồ sơ",
-)
-CLOSINGS = ("Mong xã sớm xem xét.", "Xin cảm ơn.", "Đề nghị giải quyết sớm.", "")
-
-
-def varied_history(rows: Rows, count: int, end: date, seed: int = 7) -> None:
-    rng = random.Random(seed)
-    for i in range(count):
-        text = " ".join(part for part in (
-            rng.choice(OPENINGS), rng.choice(MATTERS).format(n=rng.randint(2, 90)) + ".",
-            rng.choice(CLOSINGS)) if part)
-        rows.add(end - timedelta(days=rng.randint(0, 120)), rng.choice(VILLAGES),
-                 ["other"], text=text)
-        if i % 10 == 0:
-            rows.add(AS_OF - timedelta(days=rng.randint(0, 6)), rng.choice(VILLAGES), ["other"],
-                     text=f"{rng.choice(OPENINGS)} {rng.choice(MATTERS).format(n=i)}.")
-
-
-CAMPAIGN = (
-    "Kính gửi UBND xã Vĩnh Giang. Chúng tôi là người dân thôn Lai Phước, sống gần trại heo của "
-    "Công ty TNHH Chăn nuôi Hưng Phát. Từ đầu tháng đến nay trại xả nước thải ra mương chung, "
-    "mùi hôi thối {x}, ruồi muỗi nhiều, trẻ nhỏ bị ho. Đề nghị xã kiểm tra và xử lý {y}."
-)
-
-
-def test_near_duplicate_campaign_from_different_senders_is_a_cluster() -> None:
-    rows = Rows()
-    varied_history(rows, 200, AS_OF - timedelta(days=7))
-    ids = [
-        rows.add(AS_OF - timedelta(days=i), "Lai Phước", ["environment"],
-                 sender=name, text=CAMPAIGN.format(x=x, y=y))
-        for i, (name, x, y) in enumerate([
-            ("Nguyễn Văn Hòa", "nồng nặc", "ngay"), ("Trần Thị Lan", "rất nặng", "gấp"),
-            ("Lê Văn Nam", "không chịu nổi", "ngay"), ("Phạm Thị Hoa", "nồng nặc", "dứt điểm"),
-        ])
-    ]
-    issues = detect_emerging(rows.frame(), AS_OF)
-    clusters = [i for i in issues if i.kind == "cluster" and set(ids) <= set(i.petition_ids)]
-    assert len(clusters) == 1
-    cluster = clusters[0]
-    assert isinstance(cluster, EmergingIssue)
-    assert cluster.senders == 4 and cluster.count == 4
-    assert cluster.area == "thôn Lai Phước, xã Vĩnh Giang"
-    assert cluster.explanation.startswith(
-        "4 đơn có nội dung gần giống nhau từ 4 người gửi khác nhau tại thôn Lai Phước")
-    assert "Hưng Phát" in cluster.label
-    assert any("Công ty TNHH Chăn nuôi Hưng Phát" in term for term in cluster.terms)
-
-
-def test_same_text_from_one_sender_is_not_a_campaign() -> None:
-    rows = Rows()
-    varied_history(rows, 200, AS_OF - timedelta(days=7))
-    ids = [rows.add(AS_OF - timedelta(days=i), "Lai Phước", ["environment"],
-                    sender="Nguyễn Văn Hòa", text=CAMPAIGN.format(x="nồng nặc", y="ngay"))
-           for i in range(5)]
-    issues = detect_emerging(rows.frame(), AS_OF)
-    assert not [i for i in issues if i.kind == "cluster" and set(ids) & set(i.petition_ids)]
-
-
-def test_bursting_company_name_is_found() -> None:
-    rows = Rows()
-    varied_history(rows, 200, AS_OF - timedelta(days=7))
-    texts = [
-        "Xe tải của Công ty CP Xây lắp Vĩnh An chở vật liệu làm bể mặt đường liên thôn.",
-        "Đề nghị xã nhắc Công ty CP Xây lắp Vĩnh An tưới nước, bụi quá nhiều.",
-        "Công trình cầu do Công ty CP Xây lắp Vĩnh An làm chậm tiến độ ba tháng rồi.",
-        "Công nhân của Công ty CP Xây lắp Vĩnh An đổ đất thải lấp mương của bà con.",
-    ]
-    ids = [rows.add(AS_OF - timedelta(days=i), VILLAGES[i], ["infrastructure"],
-                    sender=f"Người gửi {i}", text=text) for i, text in enumerate(texts)]
-    issues = detect_emerging(rows.frame(), AS_OF)
-    bursts = [i for i in issues if i.kind == "term_burst"]
-    assert bursts, "a company named by four senders this week and never before must burst"
-    burst = bursts[0]
-    assert burst.label == "Công ty CP Xây lắp Vĩnh An"
-    assert set(burst.petition_ids) == set(ids)
-    assert burst.count == 4 and burst.senders == 4 and burst.area == "nhiều nơi"
-    assert burst.explanation.startswith("Cụm từ «Công ty CP Xây lắp Vĩnh An» xuất hiện trong 4")
-
-
-def test_emerging_is_replayable_and_ignores_later_petitions() -> None:
-    rows = Rows()
-    varied_history(rows, 120, AS_OF - timedelta(days=7))
-    first = detect_emerging(rows.frame(), AS_OF)
-    for i in range(4):
-        rows.add(AS_OF + timedelta(days=1), "Gio Mỹ", ["land"], sender=f"Người {i}",
-                 text="Công ty TNHH Bất động sản Phú Thành san lấp ruộng của dân.")
-    assert detect_emerging(rows.frame(), AS_OF) == first
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"similarity": 1.5}, "similarity phải"),
-        ({"min_senders": 1}, "min_senders và min_term_count"),
-        ({"max_term_length": 20}, "max_term_length"),
-        ({"window_days": -1}, "window_days"),
-    ],
-)
-def test_emerging_bad_arguments_raise(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(HotspotError, match=message):
-        detect_emerging(flat_history(30).frame(), AS_OF, **options)
