@@ -325,7 +325,8 @@ def test_cli_lists_extra_columns_skipped_files_and_uses_the_configured_limits(
     assert result.exit_code == 0, result.output
     assert "CCCD người gửi" in result.output
     assert f"Bỏ qua {folder / 'b.csv'}: Liên kết hỏng" in result.output
-    assert "Kiểm đếm: 2 đã đọc = 1 lưu mới (trong đó 0 trùng gần đúng) + 0 trùng lặp + 1 cách ly" in result.output
+    assert ("Kiểm đếm: 2 đã đọc = 1 lưu mới (trong đó 0 trùng gần đúng) + 0 trùng lặp"
+            " + 1 cách ly") in result.output
     report = json.loads(as_json.output)
     assert report["skipped_files"][0]["path"] == str(folder / "b.csv")
     assert report["extra_columns"] == {"CCCD người gửi": 1}
