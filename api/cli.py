@@ -637,6 +637,21 @@ def rebuild_clusters() -> None:
     console.print(f"Đã xếp lại {done} đơn vào các nhóm đơn gần giống nhau.", highlight=False)
 
 
+@app.command("rebuild-aggregates")
+def rebuild_aggregates() -> None:
+    """Tính lại số liệu tổng hợp (số đơn theo ngày, địa bàn, lĩnh vực) từ các đơn đã lưu."""
+    from pipeline.store.aggregates import rebuild
+
+    _, store = settings_and_store()
+    with Progress(TextColumn("[bold]Đang tính lại số liệu[/]"), BarColumn(),
+                  MofNCompleteColumn(), TextColumn("đơn"), TimeElapsedColumn(),
+                  console=err_console, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("rebuild", total=None)
+        done = rebuild(store.engine,
+                       progress=lambda n, total: bar.update(task, completed=n, total=total))
+    console.print(f"Đã tính lại số liệu tổng hợp từ {done} đơn.", highlight=False)
+
+
 alerts_app = typer.Typer(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")

@@ -122,7 +122,10 @@ def process_records(records: Sequence[Record], resources: Resources) -> list[Out
             outcomes.append(_text_steps(record, resources))
         except Exception as error:  # noqa: BLE001 - one bad record never sinks the chunk
             outcomes.append(RecordError(str(error)))
-    _classify([o for o in outcomes if not isinstance(o, RecordError)], resources.classifier)
+    # Records whose topics a person gave in the file (labelled history) are not classified.
+    unlabelled = [o for o, r in zip(outcomes, records, strict=True)
+                  if not isinstance(o, RecordError) and r.topics is None]
+    _classify(unlabelled, resources.classifier)
     return outcomes
 
 
@@ -156,13 +159,15 @@ def _text_steps(record: Record, resources: Resources) -> Petition:
         "is_response": record.is_response,
         "no_diacritics": normalized.no_diacritics,
         "legacy_encoding": normalized.legacy_encoding or record.extra.get("file_encoding"),
-        "topics": [],
+        "topics": list(record.topics or ()),
         "scores": {},
-        # The classifier applies the signal rules itself; without one, the rules alone.
-        "signals": [] if resources.classifier is not None else rule_signals(text),
+        # The classifier applies the signal rules itself; without one (or for topics given in
+        # the file, which are not classified), the rules alone.
+        "signals": ([] if resources.classifier is not None and record.topics is None
+                    else rule_signals(text)),
         "source_file": record.source_file,
         "source_row": record.source_row,
-        "extra": record.extra,
+        "extra": {**record.extra, "labelled": True} if record.topics is not None else record.extra,
         # Pure per-text work for the near-duplicate clusters and term counts (not columns).
         "minhash": signature(text),
         "day_terms": sorted(day_terms(text)),

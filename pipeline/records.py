@@ -54,6 +54,9 @@ class Record:
     source_file: str = ""
     source_row: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Topics decided by a person in the source file (labelled history): stored as they are,
+    # without classification. None: the classifier decides.
+    topics: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.config import Settings
 from pipeline.intake.dates import DateError, parse_day
+from pipeline.intake.labels import LabelError, accepted_names, label_lookup, parse_labels
 from pipeline.intake.minutes import looks_like_minutes, split_minutes
 from pipeline.intake.normalize import (
     UndecodableError,
@@ -26,6 +27,7 @@ from pipeline.intake.normalize import (
     fold_diacritics,
 )
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record, SkippedFile
+from pipeline.taxonomy import default_taxonomy
 
 # Header names seen in office spreadsheets, folded (lower case, no diacritics, single spaces).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -57,6 +59,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "sender_contact": (
         "sender_contact", "contact", "phone", "email", "so dien thoai", "sdt", "dien thoai",
         "lien he", "thong tin lien he", "so dt",
+    ),
+    "topics": (
+        "topics", "topic", "linh vuc", "nhom linh vuc", "linh vuc don", "chu de",
     ),
     "channel": (
         "channel", "kenh", "kenh tiep nhan", "nguon", "nguon tiep nhan", "hinh thuc tiep nhan",
@@ -237,6 +242,13 @@ class Ingestor:
         self.source_type = source_type
         self.mapping = dict(mapping or {})
         self.limits = limits or ReadLimits()
+        self._labels: dict[str, str] | None = None
+
+    def labels(self, cell: object) -> tuple[str, ...] | None:
+        """Return the topic codes of a labels cell (see pipeline.intake.labels)."""
+        if self._labels is None:
+            self._labels = label_lookup(default_taxonomy())
+        return parse_labels(cell, self._labels)
 
     # ------------------------------------------------------------------ files and folders
     def read_paths(
@@ -496,6 +508,13 @@ class Ingestor:
             received = parse_date(data.get("received_at"))
         except DateError as error:
             return QuarantineRow(str(path), row, f"Ngày nhận sai: {error}", _preview(raw))
+        try:
+            topics = self.labels(data.get("topics"))
+        except LabelError as error:
+            return QuarantineRow(
+                str(path), row, f"Lĩnh vực sai: {error}; dùng mã hoặc tên trong danh mục: "
+                f"{accepted_names(default_taxonomy())}", _preview(raw),
+            )
         default = self.source_type or "feedback"
         source_type, known = parse_source_type(data.get("source_type"), default)
         extra: dict[str, Any] = {}
@@ -517,6 +536,7 @@ class Ingestor:
             source_file=str(path),
             source_row=row,
             extra=extra,
+            topics=topics,
         )
 
     def _too_long(

@@ -163,3 +163,27 @@ def test_rebuild_clusters_command(env: Path) -> None:
     result = runner.invoke(app, ["rebuild-clusters"])
     assert result.exit_code == 0, result.output
     assert "Đã xếp lại 2 đơn vào các nhóm đơn gần giống nhau." in result.output
+
+
+def test_rebuild_aggregates_repairs_damaged_counts(env: Path) -> None:
+    import sqlalchemy as sa
+
+    from pipeline.store import create_db_engine
+    from pipeline.store.aggregates import read_counts
+    from pipeline.store.schema import daily_counts
+
+    rows = ["Ngày nhận,Địa chỉ,Nội dung,Lĩnh vực",
+            "02/06/2025,thôn Tân Mỹ,Tranh chấp ranh giới đất với hộ bên cạnh,Đất đai",
+            "03/06/2025,thôn Tân Mỹ,Khói đốt rác gây ô nhiễm,Môi trường"]
+    (env / "ls.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(env / "ls.csv")]).exit_code == 0
+    engine = create_db_engine(get_settings().database_url)
+    before = read_counts(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.update(daily_counts).values(count=99))
+    result = runner.invoke(app, ["rebuild-aggregates"])
+    assert result.exit_code == 0, result.output
+    assert "Đã tính lại số liệu tổng hợp từ 2 đơn." in result.output
+    assert read_counts(engine).equals(before)
+    assert sorted(before["topic"]) == ["environment", "land"]
+    engine.dispose()
