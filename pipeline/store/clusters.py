@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from pipeline.store.database import chunks
+from pipeline.store.database import chunks, write_rows
 from pipeline.store.schema import (
     near_duplicate_bands,
     near_duplicate_clusters,
@@ -55,10 +55,11 @@ def place_in_clusters(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> li
     if not rows:
         return []
     sigs = {int(r["id"]): tuple(r.get("minhash") or signature(str(r["text"]))) for r in rows}
+    bands = {pid: band_hashes(sig, BANDS) for pid, sig in sigs.items()}
     index = ClusterIndex()
-    _prime(conn, index, {h for s in sigs.values() for h in band_hashes(s, BANDS)})
-    placements = [index.add(pid, sig) for pid, sig in sorted(sigs.items())]
-    conn.execute(sa.insert(near_duplicate_clusters), [
+    _prime(conn, index, {h for hashes in bands.values() for h in hashes})
+    placements = [index.add(pid, sig, bands[pid]) for pid, sig in sorted(sigs.items())]
+    write_rows(conn, near_duplicate_clusters, [
         {"petition_id": p.petition_id, "cluster_id": p.cluster_id, "matched_id": p.matched_id,
          "similarity": p.similarity,
          # Only a member that opened a bucket can be a candidate later: others keep no signature.
@@ -70,27 +71,28 @@ def place_in_clusters(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> li
          "petition_id": p.petition_id}
         for p in placements for band, band_hash in p.new_buckets
     ]
-    if band_rows:
-        conn.execute(sa.insert(near_duplicate_bands), band_rows)
+    write_rows(conn, near_duplicate_bands, band_rows)
     return placements
 
 
 def _prime(conn: Connection, index: ClusterIndex, hashes: set[int]) -> None:
+    # Integer lists written into the statement: tens of thousands of bucket probes per batch
+    # cost one query per 5,000 instead of one compiled statement with as many parameters.
     entries: list[tuple[int, int, int, int]] = []
-    for chunk in chunks(sorted(hashes), _CHUNK):  # type: ignore[arg-type]
-        entries.extend(conn.execute(
-            sa.select(near_duplicate_bands.c.band, near_duplicate_bands.c.band_hash,
-                      near_duplicate_bands.c.cluster_id, near_duplicate_bands.c.petition_id)
-            .where(near_duplicate_bands.c.band_hash.in_(chunk))
-        ))
+    for chunk in chunks(sorted(hashes), 5000):  # type: ignore[arg-type]
+        entries.extend(conn.exec_driver_sql(
+            "SELECT band, band_hash, cluster_id, petition_id FROM near_duplicate_bands "
+            f"WHERE band_hash IN ({','.join(str(int(h)) for h in chunk)})"
+        ).all())
     stored: dict[int, bytes] = {}
-    for chunk in chunks(sorted({e[3] for e in entries}), _CHUNK):  # type: ignore[arg-type]
-        stored.update((pid, sig) for pid, sig in conn.execute(
-            sa.select(near_duplicate_clusters.c.petition_id, near_duplicate_clusters.c.signature)
-            .where(near_duplicate_clusters.c.petition_id.in_(chunk))
+    for chunk in chunks(sorted({e[3] for e in entries}), 5000):  # type: ignore[arg-type]
+        stored.update((int(pid), bytes(sig)) for pid, sig in conn.exec_driver_sql(
+            "SELECT petition_id, signature FROM near_duplicate_clusters "
+            f"WHERE petition_id IN ({','.join(str(int(p)) for p in chunk)})"
         ))
     for band, band_hash, cluster_id, petition_id in entries:
-        index.prime(band, band_hash, cluster_id, petition_id, unpack_signature(stored[petition_id]))
+        index.prime(int(band), int(band_hash), int(cluster_id), int(petition_id),
+                    unpack_signature(stored[petition_id]))
 
 
 def add_day_terms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -104,18 +106,10 @@ def add_day_terms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
             counts[(term, row["received_at"])] += 1
     if not counts:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(term_days)
-    statement = statement.on_conflict_do_update(
-        index_elements=[term_days.c.term, term_days.c.day],
-        set_={"petitions": term_days.c.petitions + statement.excluded.petitions},
-    )
     # Sorted keys: two concurrent ingests lock the same rows in the same order.
-    conn.execute(statement, [{"term": t, "day": d, "petitions": n}
-                             for (t, d), n in sorted(counts.items())])
+    write_rows(conn, term_days, [{"term": t, "day": d, "petitions": n}
+                                 for (t, d), n in sorted(counts.items())],
+               conflict=("term", "day"), add=("petitions",))
 
 
 def rebuild_index(engine: Engine, *, batch_size: int = 1000,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +65,34 @@ def migrate(engine: Engine) -> None:
 def chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *,
+               conflict: Sequence[str] = (), add: Sequence[str] = ()) -> None:
+    """Insert many rows in one driver call per chunk (no per-row statement processing).
+
+    For tables written by the thousand at ingest (cluster buckets, term counts). With
+    `conflict` (the key columns) a row whose key exists adds its `add` columns to the stored
+    ones instead (an upsert that SQLite and PostgreSQL spell the same way). Dates are passed
+    in the form each database stores them.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
+    if conflict:
+        keys = ", ".join(f'"{c}"' for c in conflict)
+        sets = ", ".join(f'"{c}" = "{table.name}"."{c}" + excluded."{c}"' for c in add)
+        sql += f" ON CONFLICT ({keys}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
+
+    pick = itemgetter(*columns)
+    data = [pick(row) for row in rows] if len(columns) > 1 else [(pick(r),) for r in rows]
+    dated = [i for i, v in enumerate(data[0]) if isinstance(v, date)] if sqlite else []
+    if dated:
+        data = [tuple(v.isoformat() if i in dated and v is not None else v
+                      for i, v in enumerate(row)) for row in data]
+    for start in range(0, len(data), 5000):
+        conn.exec_driver_sql(sql, data[start:start + 5000])

@@ -15,9 +15,13 @@ with 0.99; a pair at 0.2 only with 0.05, so few candidates need checking.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from datasketch import MinHash
 
@@ -52,16 +56,24 @@ def signature(
     """Return the MinHash signature of a text as `num_perm` plain ints (pure, picklable)."""
     if num_perm < 1 or shingle_size < 1:
         raise ValueError("num_perm và shingle_size phải ≥ 1")
-    sketch = MinHash(num_perm=num_perm, seed=seed)
+    sketch = MinHash(num_perm=num_perm, seed=seed, permutations=_permutations(num_perm, seed),
+                     scheme="affine32")
     sketch.update_batch([s.encode("utf-8") for s in sorted(shingles(text, shingle_size))])
     return tuple(int(v) for v in sketch.hashvalues)
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> Any:
+    # Drawing the permutations costs more than hashing a letter's shingles: draw them once
+    # per (num_perm, seed); they are the very ones MinHash(num_perm, seed) draws itself.
+    return MinHash(num_perm=num_perm, seed=seed).permutations
 
 
 def estimated_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
     """Return the share of equal positions of two signatures (the estimated Jaccard)."""
     if len(a) != len(b) or not a:
         raise ValueError("hai chữ ký MinHash phải cùng độ dài và không rỗng")
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+    return sum(map(operator.eq, a, b)) / len(a)
 
 
 def band_hashes(sig: Sequence[int], bands: int = BANDS) -> list[int]:
@@ -79,12 +91,12 @@ def band_hashes(sig: Sequence[int], bands: int = BANDS) -> list[int]:
 
 def pack_signature(sig: Sequence[int]) -> bytes:
     """Return a signature as bytes for storage (4 bytes a value: MinHash values are < 2**32)."""
-    return b"".join(int(v).to_bytes(4, "little") for v in sig)
+    return struct.pack(f"<{len(sig)}I", *sig)
 
 
 def unpack_signature(data: bytes) -> Signature:
     """Return the signature stored by `pack_signature`."""
-    return tuple(int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4))
+    return struct.unpack(f"<{len(data) // 4}I", data)
 
 
 @dataclass(frozen=True)
@@ -121,9 +133,13 @@ class ClusterIndex:
         self.signatures[petition_id] = sig
         self.clusters[petition_id] = cluster_id
 
-    def add(self, petition_id: int, sig: Signature) -> Placement:
-        """Place one text after every text added or primed before it."""
-        keys = list(enumerate(band_hashes(sig, self.bands)))
+    def add(self, petition_id: int, sig: Signature,
+            hashes: Sequence[int] | None = None) -> Placement:
+        """Place one text after every text added or primed before it.
+
+        `hashes` are the signature's band hashes when the caller has them already.
+        """
+        keys = list(enumerate(hashes if hashes is not None else band_hashes(sig, self.bands)))
         candidates = sorted({pid for key in keys for pid in self.buckets.get(key, {}).values()})
         best: tuple[float, int] | None = None
         for pid in candidates:
