@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = create_db_engine(settings.database_url)
     app.state.classifier = None
     app.state.monitor = Monitor(PetitionStore(app.state.engine))
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
+                                         path=settings.runs_dir / RATE_LIMIT_FILE)
     for module in (health, auth, petitions, classify, monitoring, alerts, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 WARM_UP_SECONDS = 60
+# Shared by every server process on the machine (`tamtu serve --workers N`).
+RATE_LIMIT_FILE = "rate-limit.sqlite3"
 
 
 def _warm_up(monitor: Monitor, stop: threading.Event) -> None:

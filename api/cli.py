@@ -463,6 +463,9 @@ def classify(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Địa chỉ lắng nghe")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Cổng")] = 8000,
+    workers: Annotated[int, typer.Option(
+        "--workers", help="Số tiến trình máy chủ (mỗi tiến trình một lõi CPU; giới hạn số yêu cầu "
+        "tính chung cho mọi tiến trình)")] = 1,
 ) -> None:
     """Chạy máy chủ API (và trang theo dõi) tại http://HOST:PORT."""
     import uvicorn
@@ -479,9 +482,17 @@ def serve(
         f"Tâm tư đang chạy tại http://{host}:{port} — tài liệu API: "
         f"http://{host}:{port}/api/v1/docs (Ctrl+C để dừng)", highlight=False,
     )
+    if workers < 1:
+        fail(f"--workers phải từ 1 trở lên, nhận được {workers}", 2)
     # No access log: query strings may hold search words from petitions.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                    access_log=False)
+        return
+    # Several processes: each builds its app from the same settings (the environment it
+    # inherits); the monitoring cache follows the database's data version in each of them.
+    uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", access_log=False)
 
 
 # ---------------------------------------------------------------------- monitoring

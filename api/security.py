@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -27,6 +31,7 @@ ROLE_NAMES = {"viewer": "xem số liệu", "analyst": "phân tích", "officer": 
 SESSION_COOKIE = "tamtu_session"
 SESSION_HOURS = 12
 TOKEN_PREFIX = "tt_"
+log = logging.getLogger("tamtu.api")
 
 
 class SecurityError(ValueError):
@@ -134,16 +139,45 @@ def close_session(engine: Engine, session_id: str) -> None:
 
 
 class RateLimiter:
-    """At most `limit` requests per token in any `window` seconds (in memory, per process)."""
+    """At most `limit` requests per token in any `window` seconds.
 
-    def __init__(self, limit: int, window: float = 60.0):
+    With a `path`, the requests are counted in a small SQLite file that every server process
+    of the machine shares (`tamtu serve --workers N`), so the limit holds across processes;
+    without one, in this process's memory. If the file cannot be used (disk full, locked for
+    too long) the process falls back to counting in memory rather than refusing everyone.
+    """
+
+    def __init__(self, limit: int, window: float = 60.0, path: Path | None = None):
         self.limit = limit
         self.window = window
+        self.path = path
         self._hits: dict[int, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with closing(self._connect()) as conn:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("CREATE TABLE IF NOT EXISTS hits (token INTEGER, at REAL)")
+                    conn.execute("CREATE INDEX IF NOT EXISTS hits_token ON hits (token, at)")
+            except (OSError, sqlite3.Error) as error:
+                log.warning("rate limit file %s unusable (%s): counting per process", path,
+                            type(error).__name__)
+                self.path = None
+
+    def _connect(self) -> sqlite3.Connection:
+        assert self.path is not None
+        return sqlite3.connect(self.path, timeout=5, isolation_level=None)
 
     def allow(self, key: int) -> bool:
         """Return True and count the request when the key is under its limit."""
+        if self.path is not None:
+            try:
+                return self._allow_shared(key)
+            except sqlite3.Error as error:
+                log.warning("rate limit file unusable (%s): counting per process",
+                            type(error).__name__)
+                self.path = None
         now = time.monotonic()
         with self._lock:
             hits = self._hits[key]
@@ -153,6 +187,24 @@ class RateLimiter:
                 return False
             hits.append(now)
             return True
+
+    def _allow_shared(self, key: int) -> bool:
+        now = time.time()  # the wall clock: the one every process reads the same
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM hits WHERE token = ? AND at <= ?",
+                             (key, now - self.window))
+                (count,) = conn.execute("SELECT count(*) FROM hits WHERE token = ?",
+                                        (key,)).fetchone()
+                allowed = count < self.limit
+                if allowed:
+                    conn.execute("INSERT INTO hits VALUES (?, ?)", (key, now))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return bool(allowed)
 
 
 _UNAUTHORISED = HTTPException(

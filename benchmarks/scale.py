@@ -132,8 +132,12 @@ def write_new(count: int, path: Path, *, seed: int = 77) -> Path:
 
 
 # ------------------------------------------------------------------------------ ingest
-def _ingest(url: str, paths: list[Path], runs: Path, *, alerts: bool) -> tuple[float, int]:
-    """Ingest files as `tamtu ingest` does (one process, plus alerts); return (seconds, stored)."""
+def _ingest(url: str, paths: list[Path], runs: Path, *, alerts: bool,
+            on_file: Any = None) -> tuple[float, int]:
+    """Ingest files as `tamtu ingest` does (one process, plus alerts); return (seconds, stored).
+
+    `on_file(seconds, stored)` is called after each file (the figures so far).
+    """
     from pipeline.executors import InProcess
     from pipeline.intake.readers import Ingestor
     from pipeline.monitor.engine import run_alerts
@@ -158,6 +162,8 @@ def _ingest(url: str, paths: list[Path], runs: Path, *, alerts: bool) -> tuple[f
         if alerts and report.stored:
             run_alerts(settings, store, days=[date.fromisoformat(d) for d in report.days],
                        send=False)
+        if on_file is not None:
+            on_file(time.perf_counter() - started, stored)
     seconds = time.perf_counter() - started
     engine.dispose()
     return seconds, stored
@@ -273,22 +279,36 @@ def concurrent_cold(base: str, token: str, clients: int = 20) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------------------ one backend
-def run_backend(name: str, url: str, empty_url: str, rows: int, work: Path,
-                files: list[Path], new_file: Path) -> dict[str, Any]:
-    """Return the figures of one database backend."""
+def labelled_import(name: str, url: str, files: list[Path], work: Path) -> dict[str, Any]:
+    """Import the history; return its figures, also kept in work/import-<name>.json per file."""
     runs = work / f"runs-{name}"
-    say(f"{name}: labelled import of {rows:,} rows")
-    seconds, stored = _ingest(url, files, runs, alerts=False)
-    result: dict[str, Any] = {"rows": rows, "stored": stored, "import s": seconds,
-                              "import rows/s": stored / seconds if seconds else 0.0}
-    say(f"{name}: {stored:,} stored in {seconds:.0f} s ({result['import rows/s']:.0f} rows/s)")
-    say(f"{name}: 5,000 new petitions into an empty database")
+    say(f"{name}: labelled import of {len(files)} files")
+    kept = work / f"import-{name}.json"
+
+    def progress(seconds: float, stored: int) -> None:
+        figures = {"stored": stored, "import s": seconds, "import rows/s": stored / seconds}
+        kept.write_text(json.dumps(figures), encoding="utf-8")
+        say(f"{name}: {stored:,} stored in {seconds:.0f} s ({stored / seconds:.0f} rows/s)")
+
+    seconds, stored = _ingest(url, files, runs, alerts=False, on_file=progress)
+    return {"stored": stored, "import s": seconds,
+            "import rows/s": stored / seconds if seconds else 0.0}
+
+
+def run_backend(name: str, url: str, empty_url: str, work: Path, imported: dict[str, Any],
+                new_file: Path) -> dict[str, Any]:
+    """Return the figures of one backend whose large database holds the imported history."""
+    runs = work / f"runs-{name}"
+    result: dict[str, Any] = dict(imported)
+    new = sum(1 for _ in new_file.open(encoding="utf-8")) - 1
+    result["new"] = new
+    say(f"{name}: {new:,} new petitions into an empty database")
     result["ingest empty s"], _ = _ingest(empty_url, [new_file], runs, alerts=True)
     token = admin_token(url)
     with serve(url, runs) as (base, pid):
         say(f"{name}: warming the server once (before the new batch)")
         time_endpoints(base, token)
-        say(f"{name}: 5,000 new petitions into the large database (server running)")
+        say(f"{name}: {new:,} new petitions into the large database (server running)")
         result["ingest large s"], _ = _ingest(url, [new_file], runs, alerts=True)
         result["ingest ratio"] = result["ingest large s"] / result["ingest empty s"]
         say(f"{name}: endpoints after the new batch")
@@ -308,7 +328,8 @@ def format_report(results: dict[str, dict[str, Any]]) -> str:
         lines.append(f"\n### {name}: {r['stored']:,} petitions\n")
         lines.append(f"- labelled import: {r['import rows/s']:,.0f} rows/s ({r['import s']:.0f} s) "
                      f"— target ≥ {TARGETS['import rows/s']:,}")
-        lines.append(f"- 5,000 new petitions: {r['ingest empty s']:.1f} s into an empty database, "
+        lines.append(f"- {r['new']:,} new petitions: {r['ingest empty s']:.1f} s into an empty "
+                     "database, "
                      f"{r['ingest large s']:.1f} s into the large one (ratio "
                      f"{r['ingest ratio']:.2f}, target ≤ {TARGETS['ingest ratio']})")
         lines.append(f"- server memory after the calls: {r['memory']['rss']:.0f} MB, peak "
@@ -333,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", help="PostgreSQL server URL (default: a throw-away one)")
     parser.add_argument("--work", type=Path, help="folder kept after the run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--resume", action="store_true",
+                        help="SQLite: start from the copy of the imported history kept in --work "
+                             "by an earlier run (its import figures too) instead of importing")
     args = parser.parse_args(argv)
     backends = args.backend or ["sqlite"]
     work = args.work or Path(tempfile.mkdtemp(prefix="tamtu-scale-"))
@@ -346,11 +370,19 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     for backend in backends:
         if backend == "sqlite":
-            for stale in work.glob("*.db*"):
+            built, large = work / "history.db", work / "large.db"
+            for stale in [*work.glob("large.db*"), *work.glob("empty.db*")]:
                 stale.unlink()
+            if args.resume and built.exists():
+                imported = json.loads((work / "import-SQLite.json").read_text(encoding="utf-8"))
+                say(f"SQLite: resuming from {built} ({imported['stored']:,} petitions)")
+            else:
+                built.unlink(missing_ok=True)
+                imported = labelled_import("SQLite", f"sqlite:///{built}", files, work)
+            shutil.copyfile(built, large)  # the kept history is never changed by the run
             results["SQLite"] = run_backend(
-                "SQLite", f"sqlite:///{work / 'large.db'}", f"sqlite:///{work / 'empty.db'}",
-                args.rows, work, files, new_file)
+                "SQLite", f"sqlite:///{large}", f"sqlite:///{work / 'empty.db'}", work,
+                imported, new_file)
         else:
             with throughput.postgres(args.postgres) as (url, why):
                 if url is None:
@@ -358,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 empty = _new_database(url, "tamtu_scale_empty")
                 large = _new_database(url, "tamtu_scale_large")
-                results["PostgreSQL"] = run_backend("PostgreSQL", large, empty, args.rows, work,
-                                                    files, new_file)
+                imported = labelled_import("PostgreSQL", large, files, work)
+                results["PostgreSQL"] = run_backend("PostgreSQL", large, empty, work, imported,
+                                                    new_file)
     print(format_report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
