@@ -28,10 +28,11 @@ from pipeline.monitor.alerts import (
 )
 from pipeline.monitor.counts import counts_frame
 from pipeline.monitor.emerging import EmergingIssue, emerging_from_store
-from pipeline.monitor.hotspots import Hotspot, detect_hotspots
+from pipeline.monitor.hotspots import Hotspot, detect_from_counts, evidence_rows
 from pipeline.monitor.trends import Level, Period, TrendsError, petitions_frame, topic_trends
 from pipeline.store import AlertStore, PetitionStore, petitions
-from pipeline.store.aggregates import current_version, read_counts
+from pipeline.store.aggregates import current_version, read_counts, read_first_seen
+from pipeline.store.clusters import cluster_ids
 from pipeline.taxonomy import default_taxonomy
 
 HISTORY_DAYS = 182
@@ -91,10 +92,18 @@ def trends_table(store: PetitionStore, *, period: Period, level: Level,
 
 def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[Hotspot]:
-    """Return the hot spots on a date (replayable: data after as_of are ignored)."""
-    # The first-ever rule needs the whole history of a village, so load from the start.
-    return detect_hotspots(load_frame(store, end=as_of), as_of, window_days=window_days,
-                           history_days=HISTORY_DAYS)
+    """Return the hot spots on a date (replayable: data after as_of are ignored).
+
+    The history is the stored daily counts and first-seen days; petition rows are read for the
+    window only, with their near-duplicate clusters, as the text evidence and the ids shown.
+    """
+    counts = load_counts(store, start=as_of - timedelta(days=HISTORY_DAYS + window_days),
+                         end=as_of, undated=False)
+    window = load_frame(store, start=as_of - timedelta(days=window_days - 1), end=as_of)
+    clusters = cluster_ids(store.engine, [int(i) for i in window["id"]]) if len(window) else {}
+    return detect_from_counts(counts, as_of, first_seen=read_first_seen(store.engine),
+                              evidence=evidence_rows(window, clusters), window_days=window_days,
+                              history_days=HISTORY_DAYS)
 
 
 def emerging_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS

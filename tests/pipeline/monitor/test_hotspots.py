@@ -97,6 +97,15 @@ def test_small_numbers_in_a_quiet_village_do_not_fire(topic: str, count: int) ->
     assert detect_hotspots(rows.frame(), AS_OF) == []
 
 
+def test_spike_without_own_history_quotes_no_ratio() -> None:
+    rows = flat_history(188)  # 182 days before the window
+    spike(rows, QUIET, "land", 8)
+    found = [h for h in detect_hotspots(rows.frame(), AS_OF) if h.area.startswith(f"thôn {QUIET}")]
+    assert len(found) == 1
+    assert "gấp" not in found[0].explanation
+    assert "lần đầu tiên có đơn về chủ đề này tại đây trong 182 ngày" in found[0].explanation
+
+
 def test_first_religion_petition_in_a_village_is_always_a_hotspot() -> None:
     rows = flat_history()
     pid = rows.add(AS_OF - timedelta(days=2), QUIET, ["religion"])
@@ -176,7 +185,8 @@ def test_no_history_means_no_spike_but_first_religion_still_applies() -> None:
     [
         ({"window_days": 0}, "window_days phải là số nguyên"),
         ({"history_days": 3}, "history_days phải là số nguyên"),
-        ({"alpha": 1.5}, "alpha phải nằm trong khoảng"),
+        ({"budget": 0}, "budget phải > 0"),
+        ({"sensitive_share": 0.7, "text_share": 0.4}, "tổng nhỏ hơn 1"),
         ({"min_ratio": 0.5}, "min_ratio phải"),
         ({"sensitive": ("weather",)}, "không có trong danh mục"),
         ({"levels": ("district",)}, "levels chỉ nhận"),
@@ -227,11 +237,12 @@ def test_scan_windows_keep_small_numbers_quiet(count: int) -> None:
     assert detect_hotspots(rows.frame(), AS_OF, scan_windows=range(1, 8)) == []
 
 
-def test_scanning_the_whole_window_only_is_the_default() -> None:
+def test_windows_of_3_and_7_days_are_scanned_by_default() -> None:
     rows = flat_history()
     spike(rows, "Gio Mỹ", "land", 8)
     frame = rows.frame()
-    assert detect_hotspots(frame, AS_OF) == detect_hotspots(frame, AS_OF, scan_windows=(7,))
+    assert detect_hotspots(frame, AS_OF) == detect_hotspots(frame, AS_OF, scan_windows=(3, 7))
+    assert detect_hotspots(frame, AS_OF) != detect_hotspots(frame, AS_OF, scan_windows=(7,))
 
 
 @pytest.mark.parametrize("windows", [(), (0, 7), (8,), (2.5,)])
