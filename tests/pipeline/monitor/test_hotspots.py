@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -257,3 +258,124 @@ def test_bad_scan_windows_raise(windows: tuple[Any, ...]) -> None:
 )
 def test_vietnamese_number_format(value: float, decimals: int, text: str) -> None:
     assert format_number(value, decimals) == text
+
+
+# ----------------------------------------------------------------------------------------------
+# Counts input, budget calibration and text evidence
+
+
+def _daily_run(scenario: Any, days: int, **options: Any) -> list[tuple[date, Hotspot]]:
+    from pipeline.monitor.counts import first_seen_from_counts
+    from pipeline.monitor.hotspots import detect_from_counts
+
+    first_seen = first_seen_from_counts(scenario.counts)
+    last = scenario.start + timedelta(days=int(scenario.mean.shape[2]) - 1)
+    found = []
+    for back in range(days - 1, -1, -1):
+        day = last - timedelta(days=back)
+        found.extend((day, h) for h in detect_from_counts(
+            scenario.counts, day, first_seen=first_seen, evidence=scenario.evidence,
+            **options))
+    return found
+
+
+def _episodes(found: list[tuple[date, Hotspot]]) -> int:
+    days: dict[tuple[str, str, str], list[date]] = {}
+    for day, h in found:
+        if h.kind == "spike":
+            days.setdefault((h.level, h.area, h.topic), []).append(day)
+    return sum(1 + sum((b - a).days > 1 for a, b in zip(d, d[1:], strict=False))
+               for d in days.values())
+
+
+@pytest.mark.parametrize("cv", [0.41, 0.0])
+def test_spike_free_replay_stays_within_the_budget(cv: float) -> None:
+    from pipeline.monitor.scenario import generate
+
+    scenario = generate(7, start=date(2024, 1, 1), days=182 + 7 + 60, villages=30,
+                        communes=3, cv=cv)
+    found = _daily_run(scenario, 60)
+    per_commune_month = _episodes(found) / (3 * 60 / 30)
+    assert per_commune_month <= 1.0
+    # and a tighter budget gives fewer false hot spots, not more
+    strict = _daily_run(scenario, 60, budget=0.25)
+    assert _episodes(strict) <= _episodes(found)
+
+
+def test_calibration_tightens_thresholds_when_the_replay_would_overspend() -> None:
+    from pipeline.monitor import hotspot_model as model
+
+    rng = np.random.default_rng(3)
+    history = rng.poisson(0.3, (20, 4, 182)).astype(float)
+    base = model.fit_baseline(history, 0)
+    minimum = np.full(4, 1.0)
+    replayed = model.replay(history, base, (3, 7), 0, minimum, 1.0, 56)
+    assert replayed is not None and replayed.days == 56
+    columns = np.ones(4, dtype=bool)
+    generous = np.full(4, 0.2)
+    assert model.calibrate([replayed], [generous], columns, 1.0) < 1.0
+    assert model.calibrate([replayed], [np.full(4, 1e-9)], columns, 1.0) == 4.0
+
+
+def test_nb2_variance_gives_quiet_cells_light_tails_and_busy_cells_heavy_ones() -> None:
+    from pipeline.monitor import hotspot_model as model
+
+    size = model.nb_size(np.ones(2), np.array([0.2, 0.2]), np.array([1e9, 1e9]))
+    quiet, busy = model.upper_tail(np.array([5, 20]), np.array([0.25, 10.0]), size)
+    poisson_busy = model.upper_tail(np.array([20]), np.array([10.0]), np.array([1e12]))[0]
+    assert quiet < 1e-4  # 5 against 0.25: clearly unusual
+    assert busy > 3 * poisson_busy  # 20 against 10: far less surprising than Poisson says
+
+
+def test_near_duplicate_group_lowers_the_count_needed_and_says_so() -> None:
+    rows = flat_history()
+    # Three different people about the same matter, in a village whose usual week has one
+    # land petition: too few for the count alone.
+    ids = [rows.add(AS_OF - timedelta(days=i), "Gio Mỹ", ["land"], sender=f"Hộ {i}",
+                    text="Trại heo xả thải ra mương gây hôi thối, đề nghị xã kiểm tra.")
+           for i in range(3)]
+    plain = rows.frame()
+    assert not [h for h in detect_hotspots(plain, AS_OF) if h.topic == "land"]
+    grouped = plain.assign(cluster=plain["id"].map(lambda i: 99 if i in ids else -i))
+    found = [h for h in detect_hotspots(grouped, AS_OF) if h.topic == "land"]
+    assert len(found) == 1
+    spot = found[0]
+    assert spot.evidence == ("cluster",) and spot.coherent == 3
+    assert set(ids) <= set(spot.petition_ids)
+    assert spot.count < spot.threshold  # the count alone would not have made it
+    assert f"chưa tới ngưỡng bất thường ({spot.threshold} đơn)" in spot.explanation
+    assert "3 đơn gần trùng nội dung (cùng một vụ việc)" in spot.explanation
+
+
+def test_one_sender_writing_the_same_letter_three_times_is_not_a_group() -> None:
+    rows = flat_history()
+    ids = [rows.add(AS_OF - timedelta(days=i), "Gio Mỹ", ["land"], sender="Lê Văn Ba",
+                    text="Trại heo xả thải ra mương gây hôi thối.") for i in range(3)]
+    frame = rows.frame()
+    grouped = frame.assign(cluster=frame["id"].map(lambda i: 99 if i in ids else -i))
+    assert not [h for h in detect_hotspots(grouped, AS_OF) if h.topic == "land"]
+
+
+def test_explanation_gives_the_trigger_count_and_the_smallest_spike() -> None:
+    rows = flat_history()
+    spike(rows, "Gio Mỹ", "land", 8)
+    top = detect_hotspots(rows.frame(), AS_OF)[0]
+    assert top.evidence == ("count",)
+    assert 4 <= top.threshold <= top.count
+    assert f"ngưỡng bất thường ở nơi này: từ {top.threshold} đơn" in top.explanation
+    assert 1 <= top.min_spike <= top.threshold
+
+
+def test_counts_input_gives_what_the_petition_frame_gives() -> None:
+    from pipeline.monitor.counts import counts_from_petitions, first_seen_from_counts
+    from pipeline.monitor.hotspots import detect_from_counts, evidence_rows
+
+    rows = flat_history()
+    spike(rows, "Gio Mỹ", "land", 8, signals=("mass",))
+    rows.add(AS_OF, QUIET, ["religion"])
+    frame = rows.frame()
+    counts = counts_from_petitions(frame)
+    found = detect_from_counts(counts, AS_OF, first_seen=first_seen_from_counts(counts),
+                               evidence=evidence_rows(frame))
+    assert found == detect_hotspots(frame, AS_OF)
+    assert {h.kind for h in found} == {"spike", "first_religion"}
