@@ -379,3 +379,55 @@ def test_counts_input_gives_what_the_petition_frame_gives() -> None:
                                evidence=evidence_rows(frame))
     assert found == detect_hotspots(frame, AS_OF)
     assert {h.kind for h in found} == {"spike", "first_religion"}
+
+
+WORDS = ("đường", "mương", "lúa", "hộ nghèo", "trâu bò", "đèn", "cống", "ruộng", "chợ",
+         "trường", "nước sạch", "điện", "cầu", "rác", "giấy tờ", "thuế", "đất ở", "sổ đỏ",
+         "bảo hiểm", "trợ cấp", "karaoke", "bụi", "khói", "ao", "vườn", "ngõ", "nhà văn hóa")
+
+
+def _varied_text(pid: int) -> str:
+    """Return a short letter unlike the others (so that it has no near duplicate)."""
+    import random
+
+    rng = random.Random(pid)
+    return "Xin phản ánh " + ", ".join(rng.sample(WORDS, 6)) + f" ở xóm {pid}."
+
+
+def test_store_counts_and_window_rows_give_what_all_rows_give(store: Any) -> None:
+    from pipeline.monitor.engine import hotspots_on
+    from pipeline.store.clusters import cluster_ids, clustered_rows_between
+    from tests.pipeline.store.rows import petition_row
+
+    rows = flat_history()
+    for row in rows.rows:
+        row["text"] = _varied_text(row["id"])
+    for pid in spike(rows, "Gio Mỹ", "land", 8):
+        rows.rows[pid - 1]["text"] = _varied_text(pid)
+    for i in range(3):
+        rows.add(AS_OF - timedelta(days=i), "Lai Phước", ["land"], sender=f"Hộ {i}",
+                 text="Trại heo của ông Tư xả thải ra mương gây hôi thối, đề nghị xã kiểm tra.")
+    rows.add(AS_OF, QUIET, ["religion"], text="Có người lạ đến vận động bỏ thờ cúng tổ tiên.")
+    new = []
+    for r in rows.rows:
+        row = petition_row(r["text"], day=r["received_at"], sender=r["sender_name"],
+                           village=r["village"], key=str(r["id"]))
+        new.append({**row, "topics": r["topics"], "signals": r["signals"],
+                    "scores": {t: 1.0 for t in r["topics"]}})
+    for start in range(0, len(new), 200):
+        store.write_batch(new[start:start + 200], [], [])
+
+    stored = hotspots_on(store, AS_OF)
+    everything = petitions_frame(store.petition_frame_rows())
+    clusters = cluster_ids(store.engine, [int(i) for i in everything["id"]])
+    whole = everything.assign(cluster=everything["id"].map(lambda i: clusters.get(int(i), -i)))
+    assert stored == detect_hotspots(whole, AS_OF)
+    kinds = {(h.area.split(",")[0], h.topic): h for h in stored}
+    assert set(kinds) == {("thôn Gio Mỹ", "land"), ("thôn Lai Phước", "land"),
+                          (f"thôn {QUIET}", "religion")}
+    assert kinds[("thôn Gio Mỹ", "land")].evidence == ("count",)
+    assert kinds[("thôn Lai Phước", "land")].evidence == ("cluster",)
+    assert kinds[(f"thôn {QUIET}", "religion")].kind == "first_religion"
+    window = clustered_rows_between(store.engine, AS_OF - timedelta(days=6), AS_OF)
+    assert window and all("text" not in r for r in window)
+    assert {r["received_at"] for r in window} <= {AS_OF - timedelta(days=i) for i in range(7)}
