@@ -28,10 +28,11 @@ from pipeline.monitor.alerts import (
 )
 from pipeline.monitor.counts import counts_frame
 from pipeline.monitor.emerging import EmergingIssue, emerging_from_store
-from pipeline.monitor.hotspots import Hotspot, detect_hotspots
+from pipeline.monitor.hotspots import Hotspot, detect_from_counts, evidence_rows
 from pipeline.monitor.trends import Level, Period, TrendsError, petitions_frame, topic_trends
 from pipeline.store import AlertStore, PetitionStore, petitions
-from pipeline.store.aggregates import current_version, read_counts
+from pipeline.store.aggregates import current_version, read_counts, read_first_seen
+from pipeline.store.clusters import clustered_rows_between
 from pipeline.taxonomy import default_taxonomy
 
 HISTORY_DAYS = 182
@@ -91,10 +92,20 @@ def trends_table(store: PetitionStore, *, period: Period, level: Level,
 
 def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[Hotspot]:
-    """Return the hot spots on a date (replayable: data after as_of are ignored)."""
-    # The first-ever rule needs the whole history of a village, so load from the start.
-    return detect_hotspots(load_frame(store, end=as_of), as_of, window_days=window_days,
-                           history_days=HISTORY_DAYS)
+    """Return the hot spots on a date (replayable: data after as_of are ignored).
+
+    The history is the stored daily counts and first-seen days. Petition rows are read for the
+    window only and without their texts (areas, topics, signals, sender, near-duplicate
+    cluster): the text evidence of each cell and the ids shown with a hot spot.
+    """
+    counts = load_counts(store, start=as_of - timedelta(days=HISTORY_DAYS + window_days),
+                         end=as_of, undated=False)
+    rows = clustered_rows_between(store.engine, as_of - timedelta(days=window_days - 1), as_of)
+    window = petitions_frame(rows)
+    clusters = {int(r["id"]): int(r["cluster"]) for r in rows if r["cluster"] is not None}
+    return detect_from_counts(counts, as_of, first_seen=read_first_seen(store.engine),
+                              evidence=evidence_rows(window, clusters), window_days=window_days,
+                              history_days=HISTORY_DAYS)
 
 
 def emerging_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS

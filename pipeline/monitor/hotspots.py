@@ -1,30 +1,32 @@
 """Hot spots (điểm nóng): an area × topic whose petitions in a window stand out, explained.
 
-The detector is a pure function of the petition frame (monitor.trends.petitions_frame) and an
-`as_of` day: petitions received after `as_of` are ignored, so a past day can be replayed and
-gives the same answer. The method and its references are in docs/hotspots.md. Cost, for n
-petitions in the history span: O(n + units × topics) (a few group-bys and array operations).
+The detector reads daily counts (pipeline.monitor.counts), the first day each village wrote on a
+topic, and the current window's petitions with their near-duplicate cluster (the text
+evidence). It is a pure function of those and an `as_of` day: counts after `as_of` are ignored,
+so a past day can be replayed and gives the same answer. `detect_hotspots` runs the same on a
+petitions frame (monitor.trends.petitions_frame). The model (NB2 counts, thresholds from a
+false-alarm budget calibrated on the data's own recent past) is in pipeline.monitor.hotspot_model
+and docs/hotspots.md. Cost: O(rows + units × topics × (days + replayed days)).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pipeline.monitor import hotspot_model as model
 from pipeline.monitor.common import (
     MIN_HISTORY_DAYS,
     SEVERITIES,
     HotspotError,
-    check_alpha,
     check_common,
     dated_until,
-    day_offsets,
     format_rate,
     format_ratio,
     per_window,
@@ -32,28 +34,33 @@ from pipeline.monitor.common import (
     raise_severity,
     signal_text,
 )
+from pipeline.monitor.counts import COUNTS_FRAME_COLUMNS, counts_from_petitions
+from pipeline.monitor.counts import first_seen_from_counts as _first_seen
 from pipeline.monitor.trends import Level, area_labels
 from pipeline.taxonomy import Taxonomy, default_taxonomy
 from pipeline.text.signals import UNKNOWN_AREA
 
 HOTSPOT_KINDS: tuple[str, ...] = ("spike", "first_religion")
-
-# The recent span that sets the current level of each topic (seasons, campaigns of the office).
-RECENT_DAYS = 28
-# Bounds of the prior's weight, in days of observation: never fully trust 2 weeks of peers, and
-# always leave a village's own long history some say.
-PRIOR_DAYS_MIN = 14.0
-PRIOR_DAYS_MAX_FACTOR = 2.0
+EVIDENCE_KINDS: tuple[str, ...] = ("count", "cluster", "signals", "first")
+EVIDENCE_COLUMNS: tuple[str, ...] = (
+    "id", "day", "village", "commune", "province", "topic", "cluster", "sender", "mass",
+    "repeat",
+)
+DEFAULT_SCAN_WINDOWS: tuple[int, ...] = (3, 7)
 
 
 @dataclass(frozen=True)
 class Hotspot:
     """An area × topic whose petitions in the window stand out, with the evidence.
 
-    kind: "spike" (more petitions than the area's usual rate) or "first_religion" (the first
-    religion-related petition ever seen in a village). level: "village" or "commune".
-    expected: petitions expected in the window; score: the upper-tail p-value of `count`
-    (1.0 for first_religion); signals: petitions of the window carrying mass / repeat.
+    kind: "spike" (more petitions than the area's usual rate, or a coherent group of them) or
+    "first_religion" (the first religion-related petition ever seen in a village). level:
+    "village" or "commune". expected: petitions expected in the window; score: the upper-tail
+    p-value of the test that fired (1.0 for first_religion); signals: petitions of the window
+    carrying mass / repeat. threshold: the count in this window that would have made it a hot
+    spot on its own; min_spike: the smallest excess over the usual week this cell can show at
+    the current budget; evidence: what made it a hot spot ("count", "cluster", "signals",
+    "first"); coherent: the largest group of near-duplicate petitions in the window.
     """
 
     kind: str
@@ -69,143 +76,220 @@ class Hotspot:
     explanation: str
     petition_ids: list[int] = field(hash=False)
     signals: dict[str, int] = field(hash=False)
-
-
-def _nb_upper_tail(count: np.ndarray, mean: np.ndarray, shape: np.ndarray,
-                   dispersion: float) -> np.ndarray:
-    """Return P(X ≥ count) for a negative binomial with the given mean and variance.
-
-    Variance = dispersion × mean + mean² / shape: the Poisson part inflated for overdispersion
-    (quasi-Poisson, as in Farrington's method) plus the uncertainty of the estimated rate
-    (a Gamma posterior with that shape), so a rate learnt from few petitions cries wolf less.
-    """
-    from scipy import stats
-
-    mean = np.maximum(mean, 1e-9)
-    excess = (dispersion - 1.0) * mean + mean**2 / shape
-    size = mean**2 / np.maximum(excess, 1e-12)
-    prob = size / (size + mean)
-    return np.asarray(stats.nbinom.sf(count - 1, size, prob), dtype=float)
-
-
-# ----------------------------------------------------------------------------------------------
-# Hot spots
+    threshold: int = 0
+    min_spike: int = 0
+    evidence: tuple[str, ...] = ()
+    coherent: int = 0
 
 
 @dataclass(frozen=True)
-class _LevelScan:
-    """Counts, expected counts and p-values of every scanned window × unit × topic."""
+class Options:
+    """The detector's settings once checked (see detect_from_counts for their meaning)."""
 
-    units: list[str]
-    topics: list[str]
-    lengths: tuple[int, ...]  # scanned window lengths in days, all ending at as_of
-    weights: tuple[float, ...]  # each scanned window in average days (weekday-weighted)
-    window: np.ndarray  # shape (windows, units, topics)
-    expected: np.ndarray
-    pvalue: np.ndarray
-    own_history: np.ndarray  # shape (units, topics)
+    window_days: int
+    history_days: int
+    budget: float
+    sensitive_share: float
+    text_share: float
+    replay_days: int
+    min_count: int
+    sensitive_min_count: int
+    min_ratio: float
+    cluster_min: int
+    sensitive: frozenset[str]
+    first_ever_topics: tuple[str, ...]
+    levels: tuple[str, ...]
+    lengths: tuple[int, ...]
+    taxonomy: Taxonomy
 
 
-def detect_hotspots(
-    frame: pd.DataFrame,
+def detect_hotspots(frame: pd.DataFrame, as_of: date, **options: Any) -> list[Hotspot]:
+    """Return the hot spots of a petitions frame on `as_of` (see detect_from_counts).
+
+    The frame's own rows are the text evidence: a `cluster` column (near-duplicate cluster id)
+    is used when present, otherwise every petition is its own cluster.
+    """
+    as_of = check_common(frame, as_of, options.get("window_days", 7),
+                         options.get("history_days", 182))
+    dated = dated_until(frame, as_of)
+    counts = counts_from_petitions(dated)
+    return detect_from_counts(counts, as_of, first_seen=_first_seen(counts),
+                              evidence=evidence_rows(dated), **options)
+
+
+def evidence_rows(frame: pd.DataFrame, clusters: Mapping[int, int] | None = None
+                  ) -> pd.DataFrame:
+    """Return one row per petition × topic of a petitions frame (EVIDENCE_COLUMNS).
+
+    `cluster` is the near-duplicate cluster id from `clusters`, or the frame's `cluster`
+    column, or the petition's own id (no near duplicate known). `sender` is the sender's name
+    folded to lower case, or the petition id when unknown: one person writing the same letter
+    three times is a repeat, not three voices.
+    """
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in EVIDENCE_COLUMNS})
+    ids = frame["id"].astype("int64")
+    if clusters is not None:
+        cluster = ids.map(lambda i: clusters.get(int(i), -int(i)))
+    elif "cluster" in frame.columns:
+        cluster = frame["cluster"].fillna(-ids).astype("int64")
+    else:
+        cluster = -ids  # negative: never equal to a stored cluster id
+    rows = pd.DataFrame({
+        "id": ids, "day": frame["received_at"], "village": frame["village"],
+        "commune": frame["commune"], "province": frame["province"], "topic": frame["topics"],
+        "cluster": cluster, "sender": _senders(frame, ids),
+        "mass": frame["signals"].map(lambda s: "mass" in s).astype(bool),
+        "repeat": frame["signals"].map(lambda s: "repeat" in s).astype(bool),
+    })
+    return rows.explode("topic").dropna(subset=["topic"]).reset_index(drop=True)
+
+
+def _senders(frame: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    if "sender_name" not in frame.columns:
+        return ids.map(lambda i: f"#{i}")
+    names = frame["sender_name"].astype("string").str.strip().str.casefold()
+    return names.where(names.notna() & (names != ""), ids.map(lambda i: f"#{i}")).astype(str)
+
+
+def detect_from_counts(
+    counts: pd.DataFrame,
     as_of: date,
     *,
+    first_seen: pd.DataFrame | None = None,
+    evidence: pd.DataFrame | None = None,
     window_days: int = 7,
     history_days: int = 182,
-    alpha: float = 0.01,
-    sensitive_alpha: float = 0.05,
+    budget: float = 1.0,
+    sensitive_share: float = 0.4,
+    text_share: float = 0.2,
+    replay_days: int = 56,
     min_count: int = 4,
     sensitive_min_count: int = 3,
     min_ratio: float = 2.0,
+    cluster_min: int = 3,
     sensitive: Iterable[str] | None = None,
     first_ever_topics: Sequence[str] = ("religion",),
     levels: Sequence[Level] = ("village", "commune"),
     taxonomy: Taxonomy | None = None,
-    scan_windows: Sequence[int] | None = None,
+    scan_windows: Sequence[int] | None = DEFAULT_SCAN_WINDOWS,
 ) -> list[Hotspot]:
     """Return the hot spots on `as_of`, most severe first (replayable: later data ignored).
 
-    For each area (village, then commune) × topic, the petitions of the window
-    [as_of − window_days + 1, as_of] are compared with the area's usual rate, learnt from the
-    `history_days` before the window and shrunk towards the rate of peer areas for the same topic
-    (empirical Bayes, Gamma–Poisson), scaled by the topic's current level across all areas in the
-    last four weeks, and tested with a negative-binomial upper tail. The count is scanned over
-    windows of every length in `scan_windows` ending at as_of (default: the whole window only;
-    lengths must lie in 1..window_days), and the window with the smallest p-value is reported,
-    so a burst of letters in two or three days is not diluted by a quiet week (a prospective
-    temporal scan in the manner of Kulldorff). A hot spot needs count ≥ min_count,
-    count ≥ min_ratio × expected and a p-value under alpha / (number of tests), where the tests
-    are units × topics × scanned windows (Bonferroni); topics in `sensitive` (default: the
-    taxonomy's sensitive topics) use sensitive_alpha and sensitive_min_count. The first
-    petition ever seen on a topic of `first_ever_topics` in a village is always a hot spot
-    (low, or medium with several petitions or mass / repeat signals). Each mass or repeat
-    signal in the window raises the severity one step. A commune-level hot spot is kept only
-    when no village of that commune has one on the same topic.
+    For each area (village, then commune) × topic the petitions of the windows of
+    `scan_windows` days ending at as_of (default 3 and 7) are compared with the area's usual
+    rate (its own `history_days`, shrunk to its peers, times the topic's current level and the
+    weekday profile) under a negative binomial with variance μ + μ²/k (NB2), k from the cell's
+    own past weeks shrunk to the level's pool. The per-test significance comes from a budget of
+    `budget` false hot spots per commune per month: `sensitive_share` of it for the taxonomy's
+    sensitive topics (or `sensitive`), `text_share` for the text evidence, the rest for the
+    other topics; each share is calibrated by replaying the last `replay_days` days of history.
+    A count hot spot also needs count ≥ min_count (sensitive_min_count) and ≥ min_ratio ×
+    expected. Text evidence: `cluster_min` or more near-duplicate petitions (`evidence`), or as
+    many mass / repeat petitions, tested against how rare such groups are. The first petition
+    on a topic of `first_ever_topics` in a village (`first_seen`) is always a hot spot. A
+    commune-level hot spot is kept only when no village of that commune has one on the topic.
     """
-    as_of = check_common(frame, as_of, window_days, history_days)
-    for name, value in (("alpha", alpha), ("sensitive_alpha", sensitive_alpha)):
-        check_alpha(name, value)
-    if min_count < 1 or sensitive_min_count < 1:
-        raise HotspotError("min_count và sensitive_min_count phải ≥ 1")
+    as_of = _as_date(as_of)
+    opts = _options(window_days, history_days, budget, sensitive_share, text_share,
+                    replay_days, min_count, sensitive_min_count, min_ratio, cluster_min,
+                    sensitive, first_ever_topics, levels, taxonomy, scan_windows)
+    missing = [c for c in COUNTS_FRAME_COLUMNS if c not in counts.columns]
+    if missing:
+        raise HotspotError(f"bảng số đếm thiếu cột: {', '.join(missing)}")
+    window_start = as_of - timedelta(days=opts.window_days - 1)
+    codes = list(opts.taxonomy.codes)
+    days = pd.to_datetime(counts["day"])
+    dated = counts[days.notna() & (days <= pd.Timestamp(as_of))
+                   & counts["topic"].isin(codes)]
+    if dated.empty:
+        return []
+    dated = dated.assign(day=pd.to_datetime(dated["day"]))
+    history_start = window_start - timedelta(days=opts.history_days)
+    data_start = dated["day"].min().date()
+    exposure = max(0, (window_start - max(history_start, data_start)).days)
+    span_start = window_start - timedelta(days=exposure)
+    dated = dated[dated["day"] >= pd.Timestamp(span_start)]
+    window_evidence = _window_evidence(evidence, window_start, as_of)
+
+    scans = []
+    if exposure >= MIN_HISTORY_DAYS:
+        for level in opts.levels:
+            scan = _scan_level(dated, level, codes, span_start, exposure, as_of, opts,
+                               window_evidence)
+            if scan is not None:
+                scans.append(scan)
+    hotspots: list[Hotspot] = []
+    if scans:
+        _set_thresholds(scans, dated, opts)
+        village_of_commune = _villages_by_commune(dated)
+        for scan in scans:
+            found = _hotspots_of_level(scan, as_of, exposure, opts)
+            if scan.level == "commune":
+                flagged = {(h.area, h.topic) for h in hotspots if h.level == "village"}
+                found = [h for h in found if not any(
+                    (v, h.topic) in flagged for v in village_of_commune.get(h.area, ()))]
+            hotspots.extend(found)
+    hotspots = attach_ids(hotspots, window_evidence)
+    if "village" in opts.levels and first_seen is not None:
+        hotspots = _first_ever(hotspots, first_seen, dated, window_evidence, window_start,
+                               as_of, opts)
+    return sorted(hotspots, key=_hotspot_order)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if not isinstance(value, date):
+        raise HotspotError(f"as_of phải là một ngày (date), nhận được {type(value).__name__}")
+    return value
+
+
+def _options(window_days: Any, history_days: Any, budget: float, sensitive_share: float,
+             text_share: float, replay_days: int, min_count: int, sensitive_min_count: int,
+             min_ratio: float, cluster_min: int, sensitive: Iterable[str] | None,
+             first_ever_topics: Sequence[str], levels: Sequence[str],
+             taxonomy: Taxonomy | None, scan_windows: Sequence[int] | None) -> Options:
+    if not isinstance(window_days, int) or window_days < 1:
+        raise HotspotError(f"window_days phải là số nguyên ≥ 1, nhận được {window_days!r}")
+    if not isinstance(history_days, int) or history_days < window_days:
+        raise HotspotError(f"history_days phải là số nguyên ≥ window_days ({window_days}), "
+                           f"nhận được {history_days!r}")
+    if not budget > 0:
+        raise HotspotError(f"budget phải > 0 (số điểm nóng sai cho phép mỗi xã mỗi tháng), "
+                           f"nhận được {budget!r}")
+    if not (0 <= sensitive_share and 0 <= text_share and sensitive_share + text_share < 1):
+        raise HotspotError("sensitive_share và text_share phải ≥ 0 và tổng nhỏ hơn 1")
+    if min_count < 1 or sensitive_min_count < 1 or cluster_min < 2:
+        raise HotspotError("min_count và sensitive_min_count phải ≥ 1, cluster_min phải ≥ 2")
     if min_ratio < 1:
         raise HotspotError(f"min_ratio phải ≥ 1, nhận được {min_ratio!r}")
-    lengths = _scan_lengths(scan_windows, window_days)
     bad_levels = [lv for lv in levels if lv not in ("village", "commune", "province")]
     if bad_levels:
         raise HotspotError(f"levels chỉ nhận village, commune, province; nhận được {bad_levels}")
     taxonomy = taxonomy or default_taxonomy()
-    codes = list(taxonomy.codes)
-    unknown = [t for t in (*(sensitive or ()), *first_ever_topics) if t not in codes]
+    unknown = [t for t in (*(sensitive or ()), *first_ever_topics) if t not in taxonomy.codes]
     if unknown:
         raise HotspotError(f"chủ đề không có trong danh mục: {', '.join(unknown)}")
-    sensitive_set = set(sensitive) if sensitive is not None else {
-        t.code for t in taxonomy.topics if t.sensitive
-    }
-
-    window_start = as_of - timedelta(days=window_days - 1)
-    history_start = window_start - timedelta(days=history_days)
-    dated = dated_until(frame, as_of)
-    if dated.empty:
-        return []
-    data_start = dated["received_at"].min().date()
-    exposure = max(0, (window_start - max(history_start, data_start)).days)
-    span = dated[dated["received_at"] >= pd.Timestamp(window_start - timedelta(days=exposure))]
-    exploded = _explode_topics(span, window_start, codes)
-
-    hotspots: list[Hotspot] = []
-    village_of_commune: dict[str, set[str]] = {}
-    for level in levels:
-        labels = area_labels(span, level)
-        rows = exploded.assign(unit=labels.reindex(exploded.index).to_numpy())
-        rows = rows[rows["unit"] != UNKNOWN_AREA]
-        if level == "village":
-            pairs = pd.DataFrame({"v": labels, "c": area_labels(span, "commune")})
-            for village, commune in pairs.drop_duplicates().itertuples(index=False):
-                village_of_commune.setdefault(commune, set()).add(village)
-        if exposure < MIN_HISTORY_DAYS or rows.empty:
-            continue
-        scan = _scan_level(rows, codes, window_days, exposure, lengths, window_start.weekday())
-        found = _spikes_of_level(
-            scan, rows, level, as_of, window_days, exposure, taxonomy,
-            sensitive_set, alpha, sensitive_alpha, min_count, sensitive_min_count, min_ratio,
-        )
-        if level == "commune":
-            flagged = {(h.area, h.topic) for h in hotspots if h.level == "village"}
-            found = [h for h in found if not any(
-                (village, h.topic) in flagged for village in village_of_commune.get(h.area, ())
-            )]
-        hotspots.extend(found)
-
-    if "village" in levels:
-        hotspots = _first_ever(hotspots, dated, window_start, as_of, window_days,
-                               first_ever_topics, taxonomy)
-    return sorted(hotspots, key=_hotspot_order)
+    sensitive_set = frozenset(sensitive) if sensitive is not None else frozenset(
+        t.code for t in taxonomy.topics if t.sensitive)
+    return Options(window_days, history_days, float(budget), float(sensitive_share),
+                   float(text_share), int(replay_days), min_count, sensitive_min_count,
+                   float(min_ratio), cluster_min, sensitive_set, tuple(first_ever_topics),
+                   tuple(levels), _scan_lengths(scan_windows, window_days), taxonomy)
 
 
 def _scan_lengths(scan_windows: Sequence[int] | None, window_days: int) -> tuple[int, ...]:
-    """Return the sorted window lengths to scan, checked against window_days."""
+    """Return the sorted window lengths to scan, checked against window_days.
+
+    The default (3 and 7 days) follows a shorter window: lengths above it are dropped and the
+    window itself is always scanned.
+    """
     if scan_windows is None:
         return (window_days,)
+    if tuple(scan_windows) == DEFAULT_SCAN_WINDOWS:
+        return tuple(sorted({n for n in DEFAULT_SCAN_WINDOWS if n <= window_days}
+                            | {window_days}))
     lengths = tuple(sorted(set(scan_windows)))
     if not lengths or any(
         not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= window_days
@@ -222,231 +306,365 @@ def _hotspot_order(h: Hotspot) -> tuple[Any, ...]:
     return (-SEVERITIES.index(h.severity), h.kind != "spike", h.score, -h.count, h.area, h.topic)
 
 
-def _explode_topics(span: pd.DataFrame, window_start: date, codes: list[str]) -> pd.DataFrame:
-    signals = span["signals"]
-    base = pd.DataFrame({
-        "id": span["id"].to_numpy(),
-        "offset": day_offsets(span["received_at"], window_start),
-        "mass": signals.map(lambda s: "mass" in s).to_numpy(dtype=bool),
-        "repeat": signals.map(lambda s: "repeat" in s).to_numpy(dtype=bool),
-        "topic": span["topics"].to_numpy(),
-    }, index=span.index)
-    exploded = base.explode("topic")
-    return exploded[exploded["topic"].isin(codes)]
+def _window_evidence(evidence: pd.DataFrame | None, window_start: date, as_of: date
+                     ) -> pd.DataFrame | None:
+    if evidence is None:
+        return None
+    days = pd.to_datetime(evidence["day"])
+    return evidence[(days >= pd.Timestamp(window_start)) & (days <= pd.Timestamp(as_of))]
 
 
-def _scan_level(rows: pd.DataFrame, codes: list[str], window_days: int, exposure: int,
-                lengths: tuple[int, ...], first_weekday: int) -> _LevelScan:
+def _villages_by_commune(dated: pd.DataFrame) -> dict[str, set[str]]:
+    pairs = pd.DataFrame({"v": area_labels(dated, "village"), "c": area_labels(dated, "commune")})
+    result: dict[str, set[str]] = {}
+    for village, commune in pairs.drop_duplicates().itertuples(index=False):
+        result.setdefault(commune, set()).add(village)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# One level: arrays, model, current windows, text evidence
+
+
+@dataclass
+class _LevelScan:
+    """Everything known about the cells of one level on as_of."""
+
+    level: str
+    units: list[str]
+    communes: list[str]  # commune label of each unit ("" when unknown)
+    topics: list[str]
+    base: model.Baseline
+    counts: np.ndarray  # (windows, units, topics): petitions of each scanned window
+    expected: np.ndarray  # (windows, units, topics)
+    size: np.ndarray  # (units, topics): NB2 k of this cell, rate uncertainty included
+    pvalue: np.ndarray  # (windows, units, topics)
+    coherent: np.ndarray  # (units, topics): largest near-duplicate group in the full window
+    coherent_mean: np.ndarray  # (units, topics): such groups' expected size under no event
+    signalled: np.ndarray  # (units, topics): petitions with mass or repeat in the full window
+    signal_mean: np.ndarray  # (units, topics)
+    signals: np.ndarray  # (2, units, topics): mass, repeat petitions in the full window
+    replayed: model.Replay | None
+    minimum: np.ndarray  # (topics,): min count of the count test
+    sensitive: np.ndarray  # (topics,) bool
+    alpha: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per test, per topic
+    text_alpha: float = 0.0
+
+
+def _scan_level(dated: pd.DataFrame, level: str, codes: list[str], span_start: date,
+                exposure: int, as_of: date, opts: Options,
+                evidence: pd.DataFrame | None) -> _LevelScan | None:
+    labels = area_labels(dated, level)
+    rows = dated.assign(unit=labels.to_numpy())
+    rows = rows[rows["unit"] != UNKNOWN_AREA]
+    if rows.empty:
+        return None
     units = sorted(rows["unit"].unique())
     unit_index = {u: i for i, u in enumerate(units)}
     u = rows["unit"].map(unit_index).to_numpy(dtype=np.int64)
     t = rows["topic"].map({c: i for i, c in enumerate(codes)}).to_numpy(dtype=np.int64)
-    offset = rows["offset"].to_numpy(dtype=np.int64)
-    n_units, n_topics = len(units), len(codes)
+    d = ((rows["day"] - pd.Timestamp(span_start)).dt.days).to_numpy(dtype=np.int64)
+    total_days = exposure + opts.window_days
+    daily = np.zeros((len(units), len(codes), total_days))
+    np.add.at(daily, (u, t, d), rows["count"].to_numpy(dtype=float))
+    history, window = daily[:, :, :exposure], daily[:, :, exposure:]
+    base = model.fit_baseline(history, span_start.weekday())
 
-    in_window = offset >= 0
-    window = np.zeros((n_units, n_topics))
-    np.add.at(window, (u[in_window], t[in_window]), 1)
-    history = np.zeros((n_units, n_topics))
-    np.add.at(history, (u[~in_window], t[~in_window]), 1)
+    lengths = opts.lengths
+    tail = np.cumsum(window[:, :, ::-1], axis=2)
+    counts = np.stack([tail[:, :, n - 1] for n in lengths])
+    weights = model.window_weights(base.profile, as_of.weekday(), lengths)
+    expected = np.stack([base.rate * w * base.level[None, :] for w in weights])
+    size = model.nb_size(np.ones(1), base.phi, base.shape)
+    pvalue = model.upper_tail(counts, expected, size[None, ...])
 
-    # Empirical Bayes: each unit's rate is Gamma distributed around the peer mean; the spread
-    # between units beyond Poisson noise (method of moments) sets how much peers weigh.
-    rates = history / exposure
-    peer_mean = rates.mean(axis=0)
-    if n_units >= 3:
-        spread = rates.var(axis=0, ddof=1) - peer_mean / exposure
-    else:
-        spread = np.full(n_topics, np.inf)
-    floor = 0.5 / (exposure * n_units)  # half a petition in all the history: no zero rates
-    peer_mean = np.maximum(peer_mean, floor)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        prior_days = np.where(spread > 0, peer_mean / spread, np.inf)
-    prior_days = np.clip(prior_days, PRIOR_DAYS_MIN,
-                         max(PRIOR_DAYS_MIN, PRIOR_DAYS_MAX_FACTOR * exposure))
-    shape = peer_mean * prior_days + history
-    rate = shape / (prior_days + exposure)
+    sensitive = np.array([c in opts.sensitive for c in codes])
+    minimum = np.where(sensitive, opts.sensitive_min_count, opts.min_count).astype(float)
+    replayed = model.replay(history, base, lengths, span_start.weekday(), minimum,
+                            opts.min_ratio, opts.replay_days)
 
-    # Current level of each topic over all units: the last weeks against the long history, with
-    # a few pseudo-petitions so that a quiet topic does not swing on one or two letters.
-    recent_days = min(RECENT_DAYS, exposure)
-    recent = ~in_window & (offset >= -recent_days)
-    recent_counts = np.bincount(t[recent], minlength=n_topics).astype(float)
-    usual = history.sum(axis=0) / exposure * recent_days
-    level = np.clip((recent_counts + 5.0) / (usual + 5.0), 0.5, 3.0)
-
-    # Every scanned window ends at as_of; a window of n days starts window_days − n days after
-    # the full window's start, so its petitions have offset ≥ window_days − n.
-    daily = np.zeros((n_units, n_topics, window_days))
-    np.add.at(daily, (u[in_window], t[in_window], offset[in_window]), 1)
-    tail = np.cumsum(daily[..., ::-1], axis=2)  # tail[..., n − 1]: the last n days
-    counts = np.stack([tail[..., n - 1] for n in lengths])
-    days_in = _weekday_days(offset[~in_window], window_days, exposure, first_weekday)
-    # The full window keeps its plain length, as it always had; only shorter windows, which a
-    # weekend can fill or empty, are weighted by weekday.
-    weights = tuple(float(n if n == window_days else days_in[n - 1]) for n in lengths)
-    expected = np.stack([rate * w * level[None, :] for w in weights])
-    dispersion = _dispersion(u, t, offset, n_units, n_topics, window_days, exposure)
-    pvalue = _nb_upper_tail(counts, expected, shape[None, ...], dispersion)
-    return _LevelScan(units, codes, lengths, weights, counts, expected, pvalue, history)
-
-
-def _weekday_days(past_offsets: np.ndarray, window_days: int, exposure: int,
-                  first_weekday: int) -> np.ndarray:
-    """Return, for n = 1..window_days, the last n days of the window in average-day units.
-
-    Offices receive far more letters on Monday than on Sunday; a two-day window over a weekend
-    must not expect two average days of petitions. The weekday profile is learnt from all
-    petitions of the history (pooled over units and topics, with one pseudo-letter a day), so
-    a whole week always counts as seven days.
-    """
-    weekday = (first_weekday + past_offsets) % 7
-    letters = np.bincount(weekday, minlength=7).astype(float)
-    history_weekday = (first_weekday + np.arange(-exposure, 0)) % 7
-    days = np.bincount(history_weekday, minlength=7).astype(float)
-    per_day = (letters + days) / np.maximum(days, 1.0)
-    profile = per_day / per_day.mean()
-    window_weekday = (first_weekday + np.arange(window_days)) % 7
-    return np.cumsum(profile[window_weekday][::-1])
-
-
-def _dispersion(u: np.ndarray, t: np.ndarray, offset: np.ndarray, n_units: int, n_topics: int,
-                window_days: int, exposure: int) -> float:
-    """Return the pooled Pearson dispersion of past window counts (1 = Poisson), in [1, 4].
-
-    Past windows are compared with each unit's mean scaled by the topic's level in that window,
-    so the common ups and downs of a season do not count as overdispersion of every unit.
-    """
-    bins = exposure // window_days
-    if bins < 4:
-        return 1.0
-    past = offset < 0
-    k = (-offset[past] - 1) // window_days
-    keep = k < bins
-    counts = np.zeros((n_units, n_topics, bins))
-    np.add.at(counts, (u[past][keep], t[past][keep], k[keep]), 1)
-    unit_mean = counts.mean(axis=2, keepdims=True)
-    topic_level = counts.sum(axis=0, keepdims=True)
-    topic_mean = topic_level.mean(axis=2, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.where(topic_mean > 0, topic_level / topic_mean, 1.0)
-    fitted = unit_mean * scaled
-    active = (unit_mean[..., 0] > 0)
-    if active.sum() == 0:
-        return 1.0
-    residual = np.where(fitted > 0, (counts - fitted) ** 2 / np.maximum(fitted, 1e-9), 0.0)
-    chi2 = residual[active].sum()
-    dof = active.sum() * (bins - 1) - n_topics * (bins - 1)
-    if dof <= 0:
-        return 1.0
-    return float(np.clip(chi2 / dof, 1.0, 4.0))
-
-
-def _spikes_of_level(
-    scan: _LevelScan, rows: pd.DataFrame, level: str, as_of: date, window_days: int,
-    exposure: int, taxonomy: Taxonomy, sensitive: set[str], alpha: float, sensitive_alpha: float,
-    min_count: int, sensitive_min_count: int, min_ratio: float,
-) -> list[Hotspot]:
-    n_tests = scan.window.size  # windows × units × topics
-    is_sensitive = np.array([t in sensitive for t in scan.topics])
-    threshold = np.where(is_sensitive, sensitive_alpha, alpha) / n_tests
-    minimum = np.where(is_sensitive, sensitive_min_count, min_count)
-    fires = (
-        (scan.window >= minimum[None, None, :])
-        & (scan.window >= min_ratio * scan.expected)
-        & (scan.pvalue <= threshold[None, None, :])
+    in_window = (d >= exposure)
+    signals = np.zeros((2, len(units), len(codes)))
+    for k, name in enumerate(("mass", "repeat")):
+        np.add.at(signals[k], (u[in_window], t[in_window]),
+                  rows[name].to_numpy(dtype=float)[in_window])
+    signalled = np.minimum(signals.sum(axis=0), window.sum(axis=2))
+    past = ~in_window
+    past_signals = np.zeros(len(codes))
+    np.add.at(past_signals, t[past], np.minimum(
+        rows["mass"].to_numpy(dtype=float) + rows["repeat"].to_numpy(dtype=float),
+        rows["count"].to_numpy(dtype=float))[past])
+    share = (past_signals + 1.0) / (history.sum(axis=(0, 2)) + 20.0)
+    full = expected[lengths.index(opts.window_days)] if opts.window_days in lengths else (
+        base.rate * opts.window_days * base.level[None, :])
+    coherent, coherent_share = _coherent_groups(evidence, level, unit_index, codes)
+    communes = _commune_of_units(rows, level, units)
+    return _LevelScan(
+        level=level, units=units, communes=communes, topics=codes, base=base, counts=counts,
+        expected=expected, size=size, pvalue=pvalue, coherent=coherent,
+        coherent_mean=full * coherent_share, signalled=signalled,
+        signal_mean=full * share[None, :], signals=signals, replayed=replayed,
+        minimum=minimum, sensitive=sensitive,
     )
-    # Of the windows that pass, each unit × topic reports the one with the smallest p-value;
-    # among equal p-values the longest, which carries the most petitions.
-    ranked = np.where(fires, scan.pvalue, np.inf)[::-1]
-    best = len(scan.lengths) - 1 - np.argmin(ranked, axis=0)
-    window_rows = rows[rows["offset"] >= 0]
+
+
+def _commune_of_units(rows: pd.DataFrame, level: str, units: list[str]) -> list[str]:
+    if level == "province":
+        return units
+    communes = area_labels(rows, "commune")
+    first = pd.Series(communes.to_numpy(), index=rows["unit"].to_numpy())
+    first = first[~first.index.duplicated()]
+    return [str(first.get(unit, "")) for unit in units]
+
+
+def _coherent_groups(evidence: pd.DataFrame | None, level: str, unit_index: dict[str, int],
+                     codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return the largest near-duplicate group of each cell's window and its expected share.
+
+    The share is the fraction of the window's petitions, in the other cells of the level, that
+    have a near duplicate in their own cell (leave one cell out, with pseudo-counts): how
+    common a coherent pair or group is where nothing is happening.
+    """
+    shape = (len(unit_index), len(codes))
+    largest = np.zeros(shape)
+    if evidence is None or evidence.empty:
+        return largest, np.full(shape, 0.05)
+    rows = evidence.assign(unit=area_labels(evidence, level).to_numpy())
+    rows = rows[rows["unit"].isin(unit_index) & rows["topic"].isin(codes)]
+    if rows.empty:
+        return largest, np.full(shape, 0.05)
+    sizes = rows.groupby(["unit", "topic", "cluster"])["sender"].nunique().rename("size")
+    sizes = sizes.reset_index()
+    per_cell = sizes.groupby(["unit", "topic"]).agg(
+        largest=("size", "max"), total=("size", "sum"),
+        paired=("size", lambda s: int(s[s >= 2].sum())))
+    paired = np.zeros(shape)
+    total = np.zeros(shape)
+    topic_index = {c: i for i, c in enumerate(codes)}
+    for (unit, topic), row in per_cell.iterrows():
+        i, j = unit_index[unit], topic_index[topic]
+        largest[i, j], paired[i, j], total[i, j] = row["largest"], row["paired"], row["total"]
+    share = (paired.sum() - paired + 1.0) / (total.sum() - total + 20.0)
+    return largest, share
+
+
+# ----------------------------------------------------------------------------------------------
+# Thresholds from the budget
+
+
+def _set_thresholds(scans: list[_LevelScan], dated: pd.DataFrame, opts: Options) -> None:
+    """Set each scan's per-test alpha from the budget, calibrated on the replayed history."""
+    communes = max(1, int(area_labels(dated, "commune").loc[lambda s: s != UNKNOWN_AREA]
+                          .nunique()))
+    n_windows = len(opts.lengths)
+    groups = {"sensitive": opts.sensitive_share,
+              "other": 1.0 - opts.sensitive_share - opts.text_share}
+    cells = {g: sum(len(s.units) * int((s.sensitive == (g == "sensitive")).sum())
+                    for s in scans) / communes for g in groups}
+    per_day = opts.budget / model.DAYS_PER_MONTH
+    for scan in scans:
+        scan.alpha = np.zeros(len(scan.topics))
+    replays = [s.replayed for s in scans if s.replayed is not None]
+    for group, share in groups.items():
+        if cells[group] == 0 or share <= 0:
+            continue
+        cell_alpha = per_day * share / cells[group]  # per cell-day, windows together
+        columns = scans[0].sensitive == (group == "sensitive")
+        factor = 1.0
+        if len(replays) == len(scans):
+            factor = model.calibrate(replays, [np.full(len(columns), cell_alpha)] * len(replays),
+                                     columns, opts.budget * share * communes)
+        for scan in scans:
+            scan.alpha[columns] = cell_alpha * factor / n_windows
+    text_cells = sum(len(s.units) * len(s.topics) for s in scans) / communes
+    for scan in scans:
+        scan.text_alpha = per_day * opts.text_share / max(text_cells, 1.0) / 2.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Hot spots of one level
+
+
+def _hotspots_of_level(scan: _LevelScan, as_of: date, exposure: int, opts: Options
+                       ) -> list[Hotspot]:
+    alpha = scan.alpha[None, None, :]
+    by_count = (
+        (scan.counts >= scan.minimum[None, None, :])
+        & (scan.counts >= opts.min_ratio * scan.expected)
+        & (scan.pvalue <= alpha)
+    )
+    full = opts.lengths.index(opts.window_days) if opts.window_days in opts.lengths else -1
+    coherent_p = model.upper_tail(scan.coherent, scan.coherent_mean, scan.size)
+    signal_p = model.upper_tail(scan.signalled, scan.signal_mean, scan.size)
+    by_cluster = (scan.coherent >= opts.cluster_min) & (coherent_p <= scan.text_alpha)
+    by_signals = (scan.signalled >= opts.cluster_min) & (signal_p <= scan.text_alpha)
+    trigger = _trigger(scan, alpha, opts.min_ratio)
+
+    ranked = np.where(by_count, scan.pvalue, np.inf)[::-1]
+    best = len(opts.lengths) - 1 - np.argmin(ranked, axis=0)
+    fires = by_count.any(axis=0) | (by_cluster | by_signals)
     result = []
-    for ui, ti in zip(*np.nonzero(fires.any(axis=0)), strict=True):
-        wi = int(best[ui, ti])
-        days = scan.lengths[wi]
-        start = as_of - timedelta(days=days - 1)
-        area, topic = scan.units[ui], scan.topics[ti]
-        chosen = window_rows[(window_rows["unit"] == area) & (window_rows["topic"] == topic)
-                             & (window_rows["offset"] >= window_days - days)]
-        signals = {"mass": int(chosen["mass"].sum()), "repeat": int(chosen["repeat"].sum())}
-        count, expected = int(scan.window[wi, ui, ti]), float(scan.expected[wi, ui, ti])
-        pvalue = float(scan.pvalue[wi, ui, ti])
-        strength = math.log10(threshold[ti] / max(pvalue, 1e-300))
-        severity = "high" if strength >= 3 else "medium" if strength >= 1 else "low"
-        severity = raise_severity(severity, (signals["mass"] > 0) + (signals["repeat"] > 0))
-        # The usual rate is always quoted per week (or per full window) so that officers
-        # compare like with like whichever window fired.
-        usual = expected * window_days / scan.weights[wi]
-        explanation = (
-            f"{count} đơn về {taxonomy.name(topic)} tại {area} trong "
-            f"{period_text(days, start, as_of)}, gấp "
-            f"{format_ratio(count / expected)} lần mức bình thường "
-            f"({format_rate(usual)}/{per_window(window_days)})"
-            f"{signal_text(signals)}"
-        )
-        if scan.own_history[ui, ti] == 0:
-            explanation += f"; {exposure} ngày trước đó nơi này chưa có đơn nào về chủ đề này"
-        result.append(Hotspot(
-            kind="spike", level=level, area=area, topic=topic, window_start=start,
-            window_end=as_of, count=count, expected=round(expected, 4), score=pvalue,
-            severity=severity, explanation=explanation,
-            petition_ids=sorted(int(i) for i in chosen["id"].unique()), signals=signals,
-        ))
+    for ui, ti in zip(*np.nonzero(fires), strict=True):
+        evidence = tuple(name for name, hit in (
+            ("count", by_count[:, ui, ti].any()), ("cluster", by_cluster[ui, ti]),
+            ("signals", by_signals[ui, ti])) if hit)
+        if evidence[0] == "count":
+            wi = int(best[ui, ti])
+            pvalue, threshold = float(scan.pvalue[wi, ui, ti]), float(alpha[0, 0, ti])
+        else:
+            wi = full
+            options = [(float(p), scan.text_alpha) for p, hit in (
+                (coherent_p[ui, ti], by_cluster[ui, ti]), (signal_p[ui, ti], by_signals[ui, ti]))
+                if hit]
+            pvalue, threshold = min(options)
+        result.append(_hotspot(scan, ui, ti, wi, full, evidence, pvalue, threshold,
+                               int(trigger[wi, ui, ti]), as_of, exposure, opts))
     return result
 
 
-def _first_ever(
-    hotspots: list[Hotspot], dated: pd.DataFrame, window_start: date, as_of: date,
-    window_days: int, topics: Sequence[str], taxonomy: Taxonomy,
-) -> list[Hotspot]:
+def _trigger(scan: _LevelScan, alpha: np.ndarray, min_ratio: float) -> np.ndarray:
+    """Return, per window and cell, the count at which the count test would fire."""
+    size = np.broadcast_to(scan.size[None, ...], scan.expected.shape)
+    by_tail = model.trigger_count(np.broadcast_to(alpha, scan.expected.shape),
+                                  scan.expected, size)
+    by_ratio = np.ceil(min_ratio * scan.expected - 1e-9)
+    return np.maximum.reduce([by_tail, by_ratio.astype(np.int64),
+                              np.broadcast_to(scan.minimum[None, None, :],
+                                              scan.expected.shape).astype(np.int64)])
+
+
+def _hotspot(scan: _LevelScan, ui: int, ti: int, wi: int, full: int, evidence: tuple[str, ...],
+             pvalue: float, threshold: float, trigger: int, as_of: date, exposure: int,
+             opts: Options) -> Hotspot:
+    days = opts.lengths[wi]
+    start = as_of - timedelta(days=days - 1)
+    area, topic = scan.units[ui], scan.topics[ti]
+    count, expected = int(scan.counts[wi, ui, ti]), float(scan.expected[wi, ui, ti])
+    signals = {"mass": int(scan.signals[0, ui, ti]), "repeat": int(scan.signals[1, ui, ti])}
+    strength = math.log10(threshold / max(pvalue, 1e-300))
+    severity = "high" if strength >= 3 else "medium" if strength >= 1 else "low"
+    severity = raise_severity(severity, (signals["mass"] > 0) + (signals["repeat"] > 0))
+    week_expected = float(scan.expected[full, ui, ti])
+    week_trigger = _week_trigger(scan, ui, ti, full, opts)
+    min_spike = max(1, math.ceil(week_trigger - week_expected - 1e-9))
+    # The usual rate is always quoted per full window so that officers compare like with like
+    # whichever window fired.
+    usual = week_expected
+    head = (f"{count} đơn về {opts.taxonomy.name(topic)} tại {area} trong "
+            f"{period_text(days, start, as_of)}")
+    if scan.base.own[ui, ti] == 0:
+        # No history of its own: a ratio against the peers' floor rate means nothing to an
+        # officer, the plain fact says it better.
+        explanation = (f"{head}, lần đầu tiên có đơn về chủ đề này tại đây trong "
+                       f"{exposure} ngày")
+    else:
+        explanation = (f"{head}, gấp {format_ratio(count / max(expected, 1e-9))} lần mức bình "
+                       f"thường ({format_rate(usual)}/{per_window(opts.window_days)})")
+    if "count" in evidence:
+        explanation += f"; ngưỡng bất thường ở nơi này: từ {trigger} đơn"
+    else:
+        explanation += (f"; riêng số đơn chưa tới ngưỡng bất thường ({trigger} đơn) nhưng "
+                        + _evidence_text(scan, ui, ti, evidence))
+    if "count" in evidence and len(evidence) > 1:
+        explanation += "; " + _evidence_text(scan, ui, ti, evidence)
+    explanation += signal_text(signals)
+    return Hotspot(
+        kind="spike", level=scan.level, area=area, topic=topic, window_start=start,
+        window_end=as_of, count=count, expected=round(expected, 4), score=pvalue,
+        severity=severity, explanation=explanation, petition_ids=[], signals=signals,
+        threshold=trigger, min_spike=min_spike, evidence=evidence,
+        coherent=int(scan.coherent[ui, ti]),
+    )
+
+
+def _week_trigger(scan: _LevelScan, ui: int, ti: int, full: int, opts: Options) -> int:
+    alpha = np.array([scan.alpha[ti]])
+    mean = np.array([scan.expected[full, ui, ti]])
+    tail = int(model.trigger_count(alpha, mean, np.array([scan.size[ui, ti]]))[0])
+    return max(tail, int(scan.minimum[ti]), math.ceil(opts.min_ratio * mean[0] - 1e-9))
+
+
+def _evidence_text(scan: _LevelScan, ui: int, ti: int, evidence: tuple[str, ...]) -> str:
+    parts = []
+    if "cluster" in evidence:
+        parts.append(f"{int(scan.coherent[ui, ti])} đơn gần trùng nội dung (cùng một vụ việc), "
+                     f"điều ít khi gặp ở đây")
+    if "signals" in evidence:
+        parts.append(f"{int(scan.signalled[ui, ti])} đơn tập thể hoặc phản ánh nhiều lần, "
+                     f"nhiều hơn hẳn thường lệ")
+    return " và ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# The first petition on a topic in a village, and the evidence ids
+
+
+def attach_ids(hotspots: Sequence[Hotspot], evidence: pd.DataFrame | None) -> list[Hotspot]:
+    """Return the hot spots with the ids of their window's petitions from the evidence rows."""
+    if evidence is None or evidence.empty:
+        return list(hotspots)
+    days = pd.to_datetime(evidence["day"])
+    labels = {level: area_labels(evidence, level) for level in ("village", "commune",
+                                                                 "province")}
+    result = []
+    for h in hotspots:
+        if h.petition_ids or h.level not in labels:
+            result.append(h)
+            continue
+        chosen = evidence[(labels[h.level] == h.area).to_numpy()
+                          & (evidence["topic"] == h.topic).to_numpy()
+                          & (days >= pd.Timestamp(h.window_start)).to_numpy()
+                          & (days <= pd.Timestamp(h.window_end)).to_numpy()]
+        result.append(replace(h, petition_ids=sorted(int(i) for i in chosen["id"].unique())))
+    return result
+
+
+def _first_ever(hotspots: list[Hotspot], first_seen: pd.DataFrame, dated: pd.DataFrame,
+                evidence: pd.DataFrame | None, window_start: date, as_of: date,
+                opts: Options) -> list[Hotspot]:
     """Return the hot spots plus one for each village whose first petition on a topic is new."""
-    if not topics:
-        return hotspots
-    wanted = set(topics)
-    on_topic = dated[dated["topics"].map(lambda codes: not wanted.isdisjoint(codes)).astype(bool)]
-    if on_topic.empty:
-        return hotspots
-    villages = area_labels(on_topic, "village")
-    in_window = (on_topic["received_at"] >= pd.Timestamp(window_start)).to_numpy()
     result = list(hotspots)
-    for topic in topics:
-        has_topic = on_topic["topics"].map(lambda codes, t=topic: t in codes).to_numpy(dtype=bool)
-        seen_before = set(villages[has_topic & ~in_window])
-        new_rows = on_topic[has_topic & in_window]
-        new_villages = villages[has_topic & in_window]
-        for village in sorted(set(new_villages) - seen_before - {UNKNOWN_AREA}):
-            chosen = new_rows[(new_villages == village).to_numpy()]
-            signals = {
-                "mass": int(chosen["signals"].map(lambda s: "mass" in s).sum()),
-                "repeat": int(chosen["signals"].map(lambda s: "repeat" in s).sum()),
-            }
-            note = f"; lần đầu tiên có đơn về {taxonomy.name(topic)} tại thôn này"
-            spike = next((h for h in result if h.kind == "spike" and h.level == "village"
-                          and h.area == village and h.topic == topic), None)
-            if spike is not None:
-                result[result.index(spike)] = _with(
-                    spike, explanation=spike.explanation + note,
-                    severity=raise_severity(spike.severity, spike.severity == "low"),
-                )
-                continue
-            count = len(chosen)
-            severity = "medium" if count >= 2 or signals["mass"] or signals["repeat"] else "low"
-            result.append(Hotspot(
-                kind=f"first_{topic}", level="village", area=village, topic=topic,
-                window_start=window_start, window_end=as_of, count=count, expected=0.0,
-                score=1.0, severity=severity,
-                explanation=(
-                    f"Lần đầu tiên có đơn về {taxonomy.name(topic)} tại {village}: {count} đơn "
-                    f"trong {period_text(window_days, window_start, as_of)}"
-                    f"{signal_text(signals)}; cần nắm tình hình sớm"
-                ),
-                petition_ids=sorted(int(i) for i in chosen["id"]), signals=signals,
-            ))
+    if not opts.first_ever_topics or first_seen.empty:
+        return result
+    seen = first_seen.assign(**{c: first_seen[c].astype("string").str.strip().replace("", pd.NA)
+                                for c in ("village", "commune", "province")})
+    first_day = pd.to_datetime(seen["first_day"])
+    new = seen[seen["topic"].isin(opts.first_ever_topics).to_numpy()
+               & (first_day >= pd.Timestamp(window_start)).to_numpy()
+               & (first_day <= pd.Timestamp(as_of)).to_numpy()]
+    if new.empty:
+        return result
+    villages = area_labels(new, "village")
+    window = dated[dated["day"] >= pd.Timestamp(window_start)]
+    window_villages = area_labels(window, "village")
+    for topic, village in sorted(set(zip(new["topic"], villages, strict=True))):
+        if village == UNKNOWN_AREA:
+            continue
+        cell = window[(window_villages == village).to_numpy()
+                      & (window["topic"] == topic).to_numpy()]
+        signals = {"mass": int(cell["mass"].sum()), "repeat": int(cell["repeat"].sum())}
+        note = f"; lần đầu tiên có đơn về {opts.taxonomy.name(topic)} tại thôn này"
+        spike = next((h for h in result if h.kind == "spike" and h.level == "village"
+                      and h.area == village and h.topic == topic), None)
+        if spike is not None:
+            result[result.index(spike)] = replace(
+                spike, explanation=spike.explanation + note,
+                severity=raise_severity(spike.severity, spike.severity == "low"),
+                evidence=(*spike.evidence, "first"),
+            )
+            continue
+        count = int(cell["count"].sum())
+        severity = "medium" if count >= 2 or signals["mass"] or signals["repeat"] else "low"
+        found = Hotspot(
+            kind=f"first_{topic}", level="village", area=village, topic=topic,
+            window_start=window_start, window_end=as_of, count=count, expected=0.0,
+            score=1.0, severity=severity,
+            explanation=(
+                f"Lần đầu tiên có đơn về {opts.taxonomy.name(topic)} tại {village}: {count} đơn "
+                f"trong {period_text(opts.window_days, window_start, as_of)}"
+                f"{signal_text(signals)}; cần nắm tình hình sớm"
+            ),
+            petition_ids=[], signals=signals, threshold=1, min_spike=1, evidence=("first",),
+        )
+        result.extend(attach_ids([found], evidence))
     return result
-
-
-def _with(hotspot: Hotspot, **changes: Any) -> Hotspot:
-    from dataclasses import replace
-
-    return replace(hotspot, **changes)

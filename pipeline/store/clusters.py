@@ -184,6 +184,26 @@ def cluster_ids(engine: Engine, petition_ids: Sequence[int]) -> dict[int, int]:
 _CITIZEN = petitions.c.is_response.is_(False)
 
 
+def clustered_rows_between(engine: Engine, start: date, end: date) -> list[dict[str, Any]]:
+    """Return the citizen petitions received between two dates (inclusive), without their text.
+
+    Each row has what hot-spot evidence needs: id, received_at, the areas, topics, signals,
+    sender_name and `cluster` (its near-duplicate cluster id, None when it has none).
+    """
+    query = (
+        sa.select(petitions.c.id, petitions.c.received_at, petitions.c.area,
+                  petitions.c.village, petitions.c.commune, petitions.c.province,
+                  petitions.c.source_type, petitions.c.topics, petitions.c.signals,
+                  petitions.c.sender_name, near_duplicate_clusters.c.cluster_id.label("cluster"))
+        .select_from(petitions.outerjoin(
+            near_duplicate_clusters, near_duplicate_clusters.c.petition_id == petitions.c.id))
+        .where(_CITIZEN, petitions.c.received_at >= start, petitions.c.received_at <= end)
+        .order_by(petitions.c.id)
+    )
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
 class StoredEmergingHistory:
     """The time before an emerging-issue window, from stored clusters and term counts.
 

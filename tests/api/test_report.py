@@ -235,8 +235,12 @@ def test_every_day_of_the_month_is_searched_for_hot_spots(store: PetitionStore,
     from pipeline.monitor.engine import hotspots_on
 
     place = "thôn Phúc Lâm, xã Vĩnh Giang, tỉnh Quảng Trị"
-    items = [Record(f"Đường vào thôn đoạn số {n} sụt lún nặng, xe không đi được.", "petition",
-                    date(2025, 6, day), place) for n, day in enumerate((11, 12, 13, 15, 16, 17))]
+    # Six different letters: a near-duplicate group would be a hot spot of its own already.
+    texts = ("Đường vào thôn sụt lún nặng, xe không đi được.", "Cầu tràn trên đường bị cuốn trôi.",
+             "Cống dưới đường bị tắc gây ngập.", "Đèn đường hỏng đã lâu chưa sửa.",
+             "Mặt đường ra đồng bị vỡ, ổ gà sâu.", "Lề đường trước trường học sạt lở.")
+    items = [Record(text, "petition", date(2025, 6, day), place)
+             for text, day in zip(texts, (11, 12, 13, 15, 16, 17), strict=True)]
     items += [Record(f"Đề nghị cấp giấy chứng nhận quyền sử dụng đất thửa {n}.", "petition",
                      date(2025, 1, 1) + timedelta(days=9 * n), TAN_MY) for n in range(20)]
     for row, item in enumerate(items, start=1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,6 +98,15 @@ def test_small_numbers_in_a_quiet_village_do_not_fire(topic: str, count: int) ->
     assert detect_hotspots(rows.frame(), AS_OF) == []
 
 
+def test_spike_without_own_history_quotes_no_ratio() -> None:
+    rows = flat_history(188)  # 182 days before the window
+    spike(rows, QUIET, "land", 8)
+    found = [h for h in detect_hotspots(rows.frame(), AS_OF) if h.area.startswith(f"thôn {QUIET}")]
+    assert len(found) == 1
+    assert "gấp" not in found[0].explanation
+    assert "lần đầu tiên có đơn về chủ đề này tại đây trong 182 ngày" in found[0].explanation
+
+
 def test_first_religion_petition_in_a_village_is_always_a_hotspot() -> None:
     rows = flat_history()
     pid = rows.add(AS_OF - timedelta(days=2), QUIET, ["religion"])
@@ -176,7 +186,8 @@ def test_no_history_means_no_spike_but_first_religion_still_applies() -> None:
     [
         ({"window_days": 0}, "window_days phải là số nguyên"),
         ({"history_days": 3}, "history_days phải là số nguyên"),
-        ({"alpha": 1.5}, "alpha phải nằm trong khoảng"),
+        ({"budget": 0}, "budget phải > 0"),
+        ({"sensitive_share": 0.7, "text_share": 0.4}, "tổng nhỏ hơn 1"),
         ({"min_ratio": 0.5}, "min_ratio phải"),
         ({"sensitive": ("weather",)}, "không có trong danh mục"),
         ({"levels": ("district",)}, "levels chỉ nhận"),
@@ -227,11 +238,12 @@ def test_scan_windows_keep_small_numbers_quiet(count: int) -> None:
     assert detect_hotspots(rows.frame(), AS_OF, scan_windows=range(1, 8)) == []
 
 
-def test_scanning_the_whole_window_only_is_the_default() -> None:
+def test_windows_of_3_and_7_days_are_scanned_by_default() -> None:
     rows = flat_history()
     spike(rows, "Gio Mỹ", "land", 8)
     frame = rows.frame()
-    assert detect_hotspots(frame, AS_OF) == detect_hotspots(frame, AS_OF, scan_windows=(7,))
+    assert detect_hotspots(frame, AS_OF) == detect_hotspots(frame, AS_OF, scan_windows=(3, 7))
+    assert detect_hotspots(frame, AS_OF) != detect_hotspots(frame, AS_OF, scan_windows=(7,))
 
 
 @pytest.mark.parametrize("windows", [(), (0, 7), (8,), (2.5,)])
@@ -246,3 +258,176 @@ def test_bad_scan_windows_raise(windows: tuple[Any, ...]) -> None:
 )
 def test_vietnamese_number_format(value: float, decimals: int, text: str) -> None:
     assert format_number(value, decimals) == text
+
+
+# ----------------------------------------------------------------------------------------------
+# Counts input, budget calibration and text evidence
+
+
+def _daily_run(scenario: Any, days: int, **options: Any) -> list[tuple[date, Hotspot]]:
+    from pipeline.monitor.counts import first_seen_from_counts
+    from pipeline.monitor.hotspots import detect_from_counts
+
+    first_seen = first_seen_from_counts(scenario.counts)
+    last = scenario.start + timedelta(days=int(scenario.mean.shape[2]) - 1)
+    found = []
+    for back in range(days - 1, -1, -1):
+        day = last - timedelta(days=back)
+        found.extend((day, h) for h in detect_from_counts(
+            scenario.counts, day, first_seen=first_seen, evidence=scenario.evidence,
+            **options))
+    return found
+
+
+def _episodes(found: list[tuple[date, Hotspot]]) -> int:
+    days: dict[tuple[str, str, str], list[date]] = {}
+    for day, h in found:
+        if h.kind == "spike":
+            days.setdefault((h.level, h.area, h.topic), []).append(day)
+    return sum(1 + sum((b - a).days > 1 for a, b in zip(d, d[1:], strict=False))
+               for d in days.values())
+
+
+@pytest.mark.parametrize("cv", [0.41, 0.0])
+def test_spike_free_replay_stays_within_the_budget(cv: float) -> None:
+    from pipeline.monitor.scenario import generate
+
+    scenario = generate(7, start=date(2024, 1, 1), days=182 + 7 + 60, villages=30,
+                        communes=3, cv=cv)
+    found = _daily_run(scenario, 60)
+    per_commune_month = _episodes(found) / (3 * 60 / 30)
+    assert per_commune_month <= 1.0
+    # and a tighter budget gives fewer false hot spots, not more
+    strict = _daily_run(scenario, 60, budget=0.25)
+    assert _episodes(strict) <= _episodes(found)
+
+
+def test_calibration_tightens_thresholds_when_the_replay_would_overspend() -> None:
+    from pipeline.monitor import hotspot_model as model
+
+    rng = np.random.default_rng(3)
+    history = rng.poisson(0.3, (20, 4, 182)).astype(float)
+    base = model.fit_baseline(history, 0)
+    minimum = np.full(4, 1.0)
+    replayed = model.replay(history, base, (3, 7), 0, minimum, 1.0, 56)
+    assert replayed is not None and replayed.days == 56
+    columns = np.ones(4, dtype=bool)
+    generous = np.full(4, 0.2)
+    assert model.calibrate([replayed], [generous], columns, 1.0) < 1.0
+    assert model.calibrate([replayed], [np.full(4, 1e-9)], columns, 1.0) == 4.0
+
+
+def test_nb2_variance_gives_quiet_cells_light_tails_and_busy_cells_heavy_ones() -> None:
+    from pipeline.monitor import hotspot_model as model
+
+    size = model.nb_size(np.ones(2), np.array([0.2, 0.2]), np.array([1e9, 1e9]))
+    quiet, busy = model.upper_tail(np.array([5, 20]), np.array([0.25, 10.0]), size)
+    poisson_busy = model.upper_tail(np.array([20]), np.array([10.0]), np.array([1e12]))[0]
+    assert quiet < 1e-4  # 5 against 0.25: clearly unusual
+    assert busy > 3 * poisson_busy  # 20 against 10: far less surprising than Poisson says
+
+
+def test_near_duplicate_group_lowers_the_count_needed_and_says_so() -> None:
+    rows = flat_history()
+    # Three different people about the same matter, in a village whose usual week has one
+    # land petition: too few for the count alone.
+    ids = [rows.add(AS_OF - timedelta(days=i), "Gio Mỹ", ["land"], sender=f"Hộ {i}",
+                    text="Trại heo xả thải ra mương gây hôi thối, đề nghị xã kiểm tra.")
+           for i in range(3)]
+    plain = rows.frame()
+    assert not [h for h in detect_hotspots(plain, AS_OF) if h.topic == "land"]
+    grouped = plain.assign(cluster=plain["id"].map(lambda i: 99 if i in ids else -i))
+    found = [h for h in detect_hotspots(grouped, AS_OF) if h.topic == "land"]
+    assert len(found) == 1
+    spot = found[0]
+    assert spot.evidence == ("cluster",) and spot.coherent == 3
+    assert set(ids) <= set(spot.petition_ids)
+    assert spot.count < spot.threshold  # the count alone would not have made it
+    assert f"chưa tới ngưỡng bất thường ({spot.threshold} đơn)" in spot.explanation
+    assert "3 đơn gần trùng nội dung (cùng một vụ việc)" in spot.explanation
+
+
+def test_one_sender_writing_the_same_letter_three_times_is_not_a_group() -> None:
+    rows = flat_history()
+    ids = [rows.add(AS_OF - timedelta(days=i), "Gio Mỹ", ["land"], sender="Lê Văn Ba",
+                    text="Trại heo xả thải ra mương gây hôi thối.") for i in range(3)]
+    frame = rows.frame()
+    grouped = frame.assign(cluster=frame["id"].map(lambda i: 99 if i in ids else -i))
+    assert not [h for h in detect_hotspots(grouped, AS_OF) if h.topic == "land"]
+
+
+def test_explanation_gives_the_trigger_count_and_the_smallest_spike() -> None:
+    rows = flat_history()
+    spike(rows, "Gio Mỹ", "land", 8)
+    top = detect_hotspots(rows.frame(), AS_OF)[0]
+    assert top.evidence == ("count",)
+    assert 4 <= top.threshold <= top.count
+    assert f"ngưỡng bất thường ở nơi này: từ {top.threshold} đơn" in top.explanation
+    assert 1 <= top.min_spike <= top.threshold
+
+
+def test_counts_input_gives_what_the_petition_frame_gives() -> None:
+    from pipeline.monitor.counts import counts_from_petitions, first_seen_from_counts
+    from pipeline.monitor.hotspots import detect_from_counts, evidence_rows
+
+    rows = flat_history()
+    spike(rows, "Gio Mỹ", "land", 8, signals=("mass",))
+    rows.add(AS_OF, QUIET, ["religion"])
+    frame = rows.frame()
+    counts = counts_from_petitions(frame)
+    found = detect_from_counts(counts, AS_OF, first_seen=first_seen_from_counts(counts),
+                               evidence=evidence_rows(frame))
+    assert found == detect_hotspots(frame, AS_OF)
+    assert {h.kind for h in found} == {"spike", "first_religion"}
+
+
+WORDS = ("đường", "mương", "lúa", "hộ nghèo", "trâu bò", "đèn", "cống", "ruộng", "chợ",
+         "trường", "nước sạch", "điện", "cầu", "rác", "giấy tờ", "thuế", "đất ở", "sổ đỏ",
+         "bảo hiểm", "trợ cấp", "karaoke", "bụi", "khói", "ao", "vườn", "ngõ", "nhà văn hóa")
+
+
+def _varied_text(pid: int) -> str:
+    """Return a short letter unlike the others (so that it has no near duplicate)."""
+    import random
+
+    rng = random.Random(pid)
+    return "Xin phản ánh " + ", ".join(rng.sample(WORDS, 6)) + f" ở xóm {pid}."
+
+
+def test_store_counts_and_window_rows_give_what_all_rows_give(store: Any) -> None:
+    from pipeline.monitor.engine import hotspots_on
+    from pipeline.store.clusters import cluster_ids, clustered_rows_between
+    from tests.pipeline.store.rows import petition_row
+
+    rows = flat_history()
+    for row in rows.rows:
+        row["text"] = _varied_text(row["id"])
+    for pid in spike(rows, "Gio Mỹ", "land", 8):
+        rows.rows[pid - 1]["text"] = _varied_text(pid)
+    for i in range(3):
+        rows.add(AS_OF - timedelta(days=i), "Lai Phước", ["land"], sender=f"Hộ {i}",
+                 text="Trại heo của ông Tư xả thải ra mương gây hôi thối, đề nghị xã kiểm tra.")
+    rows.add(AS_OF, QUIET, ["religion"], text="Có người lạ đến vận động bỏ thờ cúng tổ tiên.")
+    new = []
+    for r in rows.rows:
+        row = petition_row(r["text"], day=r["received_at"], sender=r["sender_name"],
+                           village=r["village"], key=str(r["id"]))
+        new.append({**row, "topics": r["topics"], "signals": r["signals"],
+                    "scores": {t: 1.0 for t in r["topics"]}})
+    for start in range(0, len(new), 200):
+        store.write_batch(new[start:start + 200], [], [])
+
+    stored = hotspots_on(store, AS_OF)
+    everything = petitions_frame(store.petition_frame_rows())
+    clusters = cluster_ids(store.engine, [int(i) for i in everything["id"]])
+    whole = everything.assign(cluster=everything["id"].map(lambda i: clusters.get(int(i), -i)))
+    assert stored == detect_hotspots(whole, AS_OF)
+    kinds = {(h.area.split(",")[0], h.topic): h for h in stored}
+    assert set(kinds) == {("thôn Gio Mỹ", "land"), ("thôn Lai Phước", "land"),
+                          (f"thôn {QUIET}", "religion")}
+    assert kinds[("thôn Gio Mỹ", "land")].evidence == ("count",)
+    assert kinds[("thôn Lai Phước", "land")].evidence == ("cluster",)
+    assert kinds[(f"thôn {QUIET}", "religion")].kind == "first_religion"
+    window = clustered_rows_between(store.engine, AS_OF - timedelta(days=6), AS_OF)
+    assert window and all("text" not in r for r in window)
+    assert {r["received_at"] for r in window} <= {AS_OF - timedelta(days=i) for i in range(7)}
