@@ -24,10 +24,12 @@ from api.schemas import (
 )
 from api.security import Analyst, Officer, Principal, audit_records, check_area, petition_for
 from pipeline.intake.readers import Ingestor
+from pipeline.process import record_place
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
 from pipeline.taxonomy import OTHER, default_taxonomy
+from pipeline.text.scopes import PlaceKey
 from pipeline.text.signals import SIGNALS
 
 router = APIRouter(prefix="/petitions", tags=["petitions"])
@@ -60,17 +62,13 @@ def create_petitions(
         raise HTTPException(422, "Lô đơn trống")
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"Mỗi lần gửi tối đa {MAX_BATCH} đơn")
-    outside = [i for i, item in enumerate(items)
-               if item.area and not principal.may_see_area(item.area)]
-    if outside:
-        raise HTTPException(403, "Có đơn ngoài địa bàn phụ trách (vị trí "
-                            + ", ".join(str(i) for i in outside[:10]) + ")")
     source = f"api:{uuid4().hex}"
     ingestor = Ingestor()
     records: list[Record | QuarantineRow] = [
         ingestor.make_record(Path(source), index, item.model_dump(), item.model_dump())
         for index, item in enumerate(items)
     ]
+    _check_places(principal, records, gazetteer)
     runner = IngestRun(store, classifier=classifier, runs_dir=settings.runs_dir,
                        gazetteer=gazetteer)
     report = runner.ingest_items(records, label=[source])
@@ -86,6 +84,32 @@ def create_petitions(
         duplicates=report.duplicates,
         quarantined=report.quarantined, by_topic=report.by_topic, quarantine=quarantined,
     )
+
+
+def _check_places(principal: Principal, records: list[Record | QuarantineRow],
+                  gazetteer: Any) -> None:
+    """Refuse the batch (403) when a petition would be stored outside the caller's scope.
+
+    The check is on the place the pipeline resolves (the area field, else the text), after
+    resolution, so an area left out or written loosely cannot place a petition elsewhere.
+    """
+    if principal.scope is None:
+        return
+    problems: list[str] = []
+    for record in records:
+        if not isinstance(record, Record):
+            continue
+        place = PlaceKey.of_match(record_place(record, gazetteer))
+        if place.empty:
+            problems.append(f"đơn {record.source_row}: chưa xác định được địa bàn, hãy ghi rõ "
+                            "thôn, xã trong trường 'area'")
+        elif not principal.may_store(place):
+            problems.append(f"đơn {record.source_row}: địa bàn xác định được là "
+                            f"'{place.describe()}'")
+    if problems:
+        raise HTTPException(
+            403, "Có đơn ngoài địa bàn phụ trách (" + principal.scope.describe() + "): "
+            + "; ".join(problems[:10]) + ("; …" if len(problems) > 10 else ""))
 
 
 def _alerts_after_ingest(settings: Any, store: Any, days: list[str]) -> None:
@@ -116,7 +140,7 @@ def _filters(
         raise HTTPException(422, f"Tối đa {MAX_IDS} số hiệu đơn mỗi lần")
     return PetitionFilter(topic=topic, area=area, start=start, end=end,
                           source_type=source_type, signal=signal, q=q,
-                          areas_allowed=principal.areas, ids=id_list)
+                          places_allowed=principal.places(), ids=id_list)
 
 
 @router.get("", response_model=PetitionsPublic, summary="Danh sách đơn, lọc và phân trang",
@@ -188,7 +212,7 @@ def read_petition(petition_id: RecordId, request: Request, principal: Analyst, e
     row = get_petition(engine, petition_id)
     if row is None:
         raise HTTPException(404, f"Không có đơn số {petition_id}")
-    if not principal.may_see_area(row["area"]):
+    if not principal.may_see_row(row):
         raise HTTPException(403, f"Không được xem đơn số {petition_id} (ngoài địa bàn phụ trách)")
     # The other copies are listed only where this user may see petitions.
     row["near_duplicates"] = [m for m in row["near_duplicates"]
