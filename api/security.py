@@ -282,12 +282,18 @@ def sees_clear_text(principal: Principal) -> bool:
 
 
 def petition_for(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a petition as this role may see it."""
+    """Return a petition as this role may see it, with its extra columns as `extra_columns`."""
     if sees_clear_text(principal):
-        return dict(row)
-    # Analysts get texts with personal data replaced; every sender is personal data to them,
-    # and a denouncer's identity is secret by law.
-    return redact_record(row, hide_sender=True, use_ner=True)
+        view = dict(row)
+    else:
+        # Analysts get texts with personal data replaced; every sender is personal data to
+        # them, a denouncer's identity is secret by law, and file names, office numbers and
+        # extra columns are free text typed by people, so they are hidden as well.
+        view = redact_record(row, hide_sender=True, use_ner=True, hide_metadata=True)
+    extra = view.get("extra")
+    columns = extra.get("columns") if isinstance(extra, Mapping) else None
+    view["extra_columns"] = dict(columns) if isinstance(columns, Mapping) else {}
+    return view
 
 
 def public_text(principal: Principal, text: str) -> str:

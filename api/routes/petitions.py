@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,13 +24,22 @@ from api.schemas import (
     PetitionsPublic,
     QuarantinePublic,
 )
-from api.security import Analyst, Officer, Principal, audit_records, check_area, petition_for
+from api.security import (
+    Analyst,
+    Officer,
+    Principal,
+    audit_records,
+    check_area,
+    petition_for,
+    sees_clear_text,
+)
 from pipeline.intake.readers import Ingestor
 from pipeline.process import record_place
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
 from pipeline.taxonomy import OTHER, default_taxonomy
+from pipeline.text.redact import redact_metadata
 from pipeline.text.scopes import PlaceKey
 from pipeline.text.signals import SIGNALS
 
@@ -41,7 +52,7 @@ MAX_IDS = 1000
 CSV_FIELDS = (
     "id", "received_at", "area", "village", "commune", "province", "source_type", "topics",
     "signals", "text", "area_raw", "external_id", "sender_name", "sender_contact", "channel",
-    "is_response", "no_diacritics", "source_file", "source_row", "created_at",
+    "is_response", "no_diacritics", "source_file", "source_row", "created_at", "extra_columns",
 )
 
 
@@ -121,6 +132,14 @@ def _alerts_after_ingest(settings: Any, store: Any, days: list[str]) -> None:
         logger.warning("alert evaluation after ingest failed: %s", type(error).__name__)
 
 
+_DIGIT_RUN_RE = re.compile(r"\d(?:[ .\-]?\d){5,}")
+
+
+def _names_personal_data(query: str) -> bool:
+    """Return True when a search names personal data (a long number or a found span)."""
+    return _DIGIT_RUN_RE.search(query) is not None or redact_metadata(query) != query
+
+
 def _filters(
     principal: Principal, topic: str | None, area: str | None, start: date | None,
     end: date | None, source_type: str | None, signal: str | None, q: str | None,
@@ -135,6 +154,10 @@ def _filters(
             raise HTTPException(422, f"{name} '{value}' không có; chọn một trong: "
                                 + ", ".join(allowed))
     check_area(principal, area)
+    if q and not sees_clear_text(principal) and _names_personal_data(q):
+        # The count of matches would tell whether a given phone or name is in some petition.
+        raise HTTPException(403, "Tìm theo số điện thoại, số giấy tờ, địa chỉ nhà hay họ tên "
+                            "chỉ dành cho cán bộ phụ trách")
     id_list = tuple(int(x) for x in ids.split(",")) if ids else None
     if id_list is not None and len(id_list) > MAX_IDS:
         raise HTTPException(422, f"Tối đa {MAX_IDS} số hiệu đơn mỗi lần")
@@ -190,7 +213,7 @@ def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, reques
         exported.extend(r["id"] for r in rows)
         for row in (petition_for(principal, r) for r in rows):
             writer.writerow([
-                "|".join(row[f]) if f in ("topics", "signals") else row[f] for f in CSV_FIELDS
+                _csv_cell(f, row[f]) for f in CSV_FIELDS
             ])
         yield buffer.getvalue()
         buffer.seek(0)
@@ -203,6 +226,14 @@ def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, reques
         "user_name": principal.name, "role": principal.role, "method": "EXPORT",
         "endpoint": request.url.path, "status": 200, "record_ids": exported, "client": client,
     })
+
+
+def _csv_cell(name: str, value: Any) -> Any:
+    if name in ("topics", "signals"):
+        return "|".join(value)
+    if name == "extra_columns":
+        return json.dumps(value, ensure_ascii=False) if value else ""
+    return value
 
 
 @router.get("/{petition_id}", response_model=PetitionPublic, summary="Một đơn")
