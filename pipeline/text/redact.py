@@ -218,11 +218,13 @@ _ID_AFTER_KEYWORD_RE = re.compile(
     # Partly masked numbers ("092175xxxxxx") are still redacted: the digits left are real.
     r"|(?=[\dxX*]{12}(?![\w*])|[\dxX*]{9}(?![\w*]))\d{2,}[xX*]+\d*))" + _DIGIT_EDGE_AFTER
 )
-_MEASURE_WORDS = r"(?i:đồng|đ|vnđ|vnd|m2|m²|m|ha|kg|tấn|lít|triệu|nghìn|ngàn|tỷ|tỉ)(?!\w)"
-# Alone, a run of 12 or 9 digits, or 12 digits written in the card's groups ("0380 1234 5678").
+_MEASURE_WORDS = (r"(?i:đồng|đ|vnđ|vnd|m2|m²|m|ha|kg|tấn|lít|triệu|nghìn|ngàn|tỷ|tỉ|"
+                  r"dong|d|tan|lit|trieu|nghin|ngan|ty|ti)(?!\w)")
+# Alone, a run of 12 or 9 digits, or 12 digits written in the card's groups ("0380 1234 5678");
+# dotted groups of three are amounts of money ("120.000.000.000").
 _ID_ALONE_RE = re.compile(
     rf"(?<![\w.,\-/])(?:\d{{12}}|\d{{9}}|(?<!\d[ ])(?:\d{{4}}([ .])\d{{4}}\1\d{{4}}|"
-    rf"\d{{3}}([ .])\d{{3}}\2\d{{3}}\2\d{{3}})(?![ .]\d)){_DIGIT_EDGE_AFTER}"
+    rf"\d{{3}} \d{{3}} \d{{3}} \d{{3}})(?![ .]\d)){_DIGIT_EDGE_AFTER}"
     rf"(?![ \t]*{_MEASURE_WORDS})"
 )
 _EMAIL_RE = re.compile(
@@ -358,7 +360,7 @@ class _Lexicon:
 _FOLDED_NAME_SYLLABLES = frozenset(
     "thi ba ma do tai duoc ho duong phong tram hoi dai bao cong nhung cung vi chu thang chi "
     "chau phuong lang dang doi to la tu ca mo den chua so hien khu bac cu di lo ban tho sinh "
-    "nam dinh truong".split()
+    "nam dinh truong ngo quan vien tinh uy".split()
 )
 _FOLDED_NOT_HONORIFICS = frozenset(("di", "mu"))
 # Titles whose first word alone is also a name once folded ("Chu", "Truong").
