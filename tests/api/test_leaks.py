@@ -117,7 +117,8 @@ def test_a_viewer_gets_counts_but_no_petition(clients: dict[str, TestClient]) ->
     for row in rows:
         assert viewer.get(f"/api/v1/petitions/{row['id']}").status_code == 403
     bodies = []
-    for path in ("/api/v1/trends?level=village", "/api/v1/hotspots", "/api/v1/emerging", "/api/v1/alerts"):
+    for path in ("/api/v1/trends?level=village", "/api/v1/hotspots", "/api/v1/emerging",
+                 "/api/v1/alerts"):
         response = viewer.get(path)
         assert response.status_code == 200, path
         bodies.append(response.text)
