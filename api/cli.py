@@ -792,6 +792,7 @@ def users_add(
     """Thêm người dùng với một vai trò và (tùy chọn) phạm vi địa bàn."""
     from api.security import ROLE_NAMES, SecurityError, create_user
     from pipeline.store import SecurityStore, StoreError
+    from pipeline.text.places import GazetteerError
 
     settings = get_settings()
     try:
@@ -799,13 +800,22 @@ def users_add(
         if exist_ok and SecurityStore(store.engine).get_user(name) is not None:
             console.print(f"Đã có người dùng '{name}'.", highlight=False)
             return
-        create_user(store.engine, name, role, _split_areas(areas))
-    except (StoreError, SecurityError) as error:
+        create_user(store.engine, name, role, _split_areas(areas),
+                    gazetteer=_scope_gazetteer(settings))
+    except (StoreError, SecurityError, GazetteerError) as error:
         fail(str(error), 2)
     audit_cli(store, f"users add {name} --role {role}")
     scope = ", ".join(_split_areas(areas)) or "mọi địa bàn"
     console.print(f"Đã thêm '{name}' ({ROLE_NAMES[role]}), phạm vi: {scope}. Tạo mã truy cập: "
                   f"tamtu tokens create --user \"{name}\"", highlight=False)
+
+
+def _scope_gazetteer(settings: Settings) -> Any:
+    # Scopes are resolved with the gazetteer petitions are placed with, as the server does.
+    from pipeline.text.places import load_gazetteer
+
+    directory = settings.gazetteer_dir
+    return load_gazetteer(directory) if directory.exists() else None
 
 
 @users_app.command("list")
@@ -849,12 +859,14 @@ def tokens_create(
     """Tạo mã truy cập; mã chỉ in ra một lần, ở dòng cuối cùng."""
     from api.security import SecurityError, create_token
     from pipeline.store import StoreError
+    from pipeline.text.places import GazetteerError
 
     settings = get_settings()
     try:
         store = open_store(settings)
-        token = create_token(store.engine, user, _split_areas(areas) or None)
-    except (StoreError, SecurityError) as error:
+        token = create_token(store.engine, user, _split_areas(areas) or None,
+                             gazetteer=_scope_gazetteer(settings))
+    except (StoreError, SecurityError, GazetteerError) as error:
         fail(str(error), 2)
     audit_cli(store, f"tokens create --user {user}")
     err_console.print(f"Mã truy cập mới của '{user}' (chỉ hiện một lần, hãy lưu lại):",

@@ -70,6 +70,9 @@ class PetitionPublic(BaseModel):
         default=None, description="Nhóm đơn gần giống nhau (chỉ có khi xem một đơn)")
     near_duplicates: list[NearDuplicatePublic] = Field(
         default_factory=list, description="Các đơn khác trong cùng nhóm (chỉ có khi xem một đơn)")
+    extra_columns: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Các cột khác của tệp gốc (giá trị bị ẩn với vai trò dưới cán bộ phụ trách)")
 
 
 class PetitionsPublic(BaseModel):

@@ -12,7 +12,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,9 +21,10 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.intake.normalize import fold_diacritics
 from pipeline.store import SecurityStore, utcnow
+from pipeline.text.places import Gazetteer, GazetteerError, load_gazetteer
 from pipeline.text.redact import redact, redact_record
+from pipeline.text.scopes import AreaScope, PlaceKey, ScopeError, scope_key
 
 ROLES: tuple[str, ...] = ("viewer", "analyst", "officer", "admin")
 ROLE_NAMES = {"viewer": "xem số liệu", "analyst": "phân tích", "officer": "cán bộ phụ trách",
@@ -42,8 +43,24 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_user(engine: Engine, name: str, role: str, areas: Sequence[str] | None = None) -> int:
-    """Return the id of a new user with one role and an optional area scope."""
+def _checked_areas(areas: Sequence[str] | None, gazetteer: Gazetteer | None) -> list[str]:
+    """Return the area texts, each checked to resolve to a place (SecurityError otherwise)."""
+    cleaned = [a.strip() for a in areas or [] if a.strip()]
+    for area in cleaned:
+        try:
+            scope_key(area, gazetteer)
+        except ScopeError as error:
+            raise SecurityError(str(error)) from error
+    return cleaned
+
+
+def create_user(engine: Engine, name: str, role: str, areas: Sequence[str] | None = None,
+                *, gazetteer: Gazetteer | None = None) -> int:
+    """Return the id of a new user with one role and an optional area scope.
+
+    Each area is resolved like a petition's place (with the gazetteer when given); the stored
+    text is resolved again on every request, so a scope follows gazetteer corrections.
+    """
     name = name.strip()
     if not name:
         raise SecurityError("tên người dùng trống")
@@ -52,10 +69,11 @@ def create_user(engine: Engine, name: str, role: str, areas: Sequence[str] | Non
     store = SecurityStore(engine)
     if store.get_user(name) is not None:
         raise SecurityError(f"đã có người dùng '{name}'")
-    return store.create_user(name, role, [a.strip() for a in areas or [] if a.strip()])
+    return store.create_user(name, role, _checked_areas(areas, gazetteer))
 
 
-def create_token(engine: Engine, user_name: str, areas: Sequence[str] | None = None) -> str:
+def create_token(engine: Engine, user_name: str, areas: Sequence[str] | None = None,
+                 *, gazetteer: Gazetteer | None = None) -> str:
     """Return a new access token for the user (shown once; only its hash is stored)."""
     store = SecurityStore(engine)
     user = store.get_user(user_name)
@@ -63,8 +81,8 @@ def create_token(engine: Engine, user_name: str, areas: Sequence[str] | None = N
         raise SecurityError(f"không có người dùng '{user_name}'")
     if user["disabled"]:
         raise SecurityError(f"người dùng '{user_name}' đang bị khóa")
-    areas = [a.strip() for a in areas or [] if a.strip()] or None
-    if areas is not None and not _within(areas, user["areas"]):
+    areas = _checked_areas(areas, gazetteer) or None
+    if areas is not None and not _within(areas, user["areas"], gazetteer):
         raise SecurityError(
             f"mã truy cập chỉ được hẹp hơn phạm vi của người dùng ({', '.join(user['areas'])}); "
             "mỗi địa bàn của mã phải nằm trong một địa bàn của người dùng, ví dụ "
@@ -77,51 +95,86 @@ def create_token(engine: Engine, user_name: str, areas: Sequence[str] | None = N
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: user, role, the areas they may see (None = everywhere)."""
+    """Who is calling: user, role, the areas they may see (None = everywhere).
+
+    `scope` is the identity of those areas (resolved places); every check uses it, never the
+    area texts, so "thôn Thủy Ba" does not open "thôn Thủy Ba Đông".
+    """
 
     name: str
     role: str
     areas: tuple[str, ...] | None
     token_id: int
     csrf_token: str | None = None
+    scope: AreaScope | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.areas is not None and self.scope is None:
+            object.__setattr__(self, "scope", AreaScope.from_areas(self.areas, None))
 
     def at_least(self, role: str) -> bool:
         """Return True when this role includes the given one."""
         return ROLES.index(self.role) >= ROLES.index(role)
 
     def may_see_area(self, area: str | None) -> bool:
-        """Return True when an area string lies inside the principal's scope."""
-        if self.areas is None:
-            return True
-        folded = fold_diacritics(area or "")
-        return any(fold_diacritics(scope) in folded for scope in self.areas)
+        """Return True when an area (as on a hot spot or an alert) resolves inside the scope."""
+        return self.scope is None or self.scope.contains_area(area)
+
+    def may_see_row(self, row: Mapping[str, Any]) -> bool:
+        """Return True when a stored petition's resolved place lies inside the scope."""
+        return self.scope is None or self.scope.contains_row(row)
+
+    def may_store(self, place: PlaceKey) -> bool:
+        """Return True when a petition resolved to this place may be stored by the caller."""
+        return self.scope is None or self.scope.contains(place)
+
+    def places(self) -> tuple[tuple[str | None, str | None, str | None], ...] | None:
+        """Return the scope's places as (village, commune, province) for a query; None = all."""
+        return None if self.scope is None else tuple(p.levels() for p in self.scope.places)
 
 
-def _within(token_areas: Sequence[str], user_areas: Sequence[str]) -> bool:
+def _within(token_areas: Sequence[str], user_areas: Sequence[str],
+            gazetteer: Gazetteer | None) -> bool:
     """Return True when every token area is inside one of the user's areas (or user has none).
 
-    Areas match by contained text, so a token area is narrower when it contains a user area:
-    "thôn Tân Mỹ, xã Vĩnh Giang" lies inside "xã Vĩnh Giang".
+    Both sides are resolved to places: "thôn Tân Mỹ, xã Vĩnh Giang" lies inside
+    "xã Vĩnh Giang"; "tỉnh Quảng Trị" does not, and "thôn Thủy Ba Đông" is not in "thôn Thủy Ba".
     """
     if not user_areas:
         return True
-    return all(any(fold_diacritics(u) in fold_diacritics(t) for u in user_areas)
-               for t in token_areas)
+    return AreaScope.from_areas(user_areas, gazetteer).covers(
+        AreaScope.from_areas(token_areas, gazetteer))
 
 
-def _principal(row: Mapping[str, Any], csrf: str | None = None) -> Principal:
+def _principal(row: Mapping[str, Any], gazetteer: Gazetteer | None, csrf: str | None = None
+               ) -> Principal:
     # A token may only narrow its user's scope; anything else falls back to the user's areas.
     token_areas = row["token_areas"]
-    narrower = token_areas is not None and _within(token_areas, row["areas"] or [])
+    narrower = token_areas is not None and _within(token_areas, row["areas"] or [], gazetteer)
     scope = token_areas if narrower else row["areas"]
-    return Principal(row["name"], row["role"], tuple(scope) if scope else None, row["token_id"],
-                     csrf)
+    areas = tuple(scope) if scope else None
+    return Principal(row["name"], row["role"], areas, row["token_id"], csrf,
+                     AreaScope.from_areas(areas, gazetteer) if areas is not None else None)
 
 
-def principal_for_token(engine: Engine, token: str) -> Principal | None:
-    """Return the principal of a live token, or None."""
+def principal_for_token(engine: Engine, token: str, gazetteer: Gazetteer | None = None
+                        ) -> Principal | None:
+    """Return the principal of a live token, or None; scopes resolve with the gazetteer."""
     row = SecurityStore(engine).token_owner(_hash(token))
-    return _principal(row) if row else None
+    return _principal(row, gazetteer) if row else None
+
+
+def request_gazetteer(request: Request) -> Gazetteer | None:
+    """Return the gazetteer scopes are resolved with (the one petitions are placed with)."""
+    directory = request.app.state.settings.gazetteer_dir
+    if not directory.exists():
+        return None
+    try:
+        return load_gazetteer(directory)
+    except GazetteerError as error:
+        # Scopes resolved without the villages would be wider or narrower than meant.
+        raise HTTPException(503, f"Danh bạ thôn bị lỗi, chưa kiểm tra được phạm vi: {error}"
+                            ) from error
 
 
 def open_session(engine: Engine, principal: Principal) -> tuple[str, str]:
@@ -222,14 +275,14 @@ def current_principal(request: Request) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _UNAUTHORISED
-        principal = principal_for_token(engine, token.strip())
+        principal = principal_for_token(engine, token.strip(), request_gazetteer(request))
         if principal is None:
             raise HTTPException(401, "Mã truy cập không đúng, đã bị thu hồi hoặc tài khoản bị khóa",
                                 headers={"WWW-Authenticate": "Bearer"})
     elif cookie := request.cookies.get(SESSION_COOKIE):
         row = SecurityStore(engine).session_owner(_hash(cookie), utcnow())
         if row is not None:
-            principal = _principal(row, row["csrf_token"])
+            principal = _principal(row, request_gazetteer(request), row["csrf_token"])
             if request.method not in ("GET", "HEAD", "OPTIONS") and not secrets.compare_digest(
                 request.headers.get("x-csrf-token", ""), principal.csrf_token or ""
             ):
@@ -265,7 +318,7 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 
 def check_area(principal: Principal, area: str | None) -> None:
     """Raise 403 when a requested area lies outside the principal's scope."""
-    if area and principal.areas is not None and not principal.may_see_area(area):
+    if area and principal.scope is not None and not principal.may_see_area(area):
         raise HTTPException(403, f"Không được xem địa bàn '{area}'")
 
 
@@ -281,12 +334,18 @@ def sees_clear_text(principal: Principal) -> bool:
 
 
 def petition_for(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a petition as this role may see it."""
+    """Return a petition as this role may see it, with its extra columns as `extra_columns`."""
     if sees_clear_text(principal):
-        return dict(row)
-    # Analysts get texts with personal data replaced; every sender is personal data to them,
-    # and a denouncer's identity is secret by law.
-    return redact_record(row, hide_sender=True, use_ner=True)
+        view = dict(row)
+    else:
+        # Analysts get texts with personal data replaced; every sender is personal data to
+        # them, a denouncer's identity is secret by law, and file names, office numbers and
+        # extra columns are free text typed by people, so they are hidden as well.
+        view = redact_record(row, hide_sender=True, use_ner=True, hide_metadata=True)
+    extra = view.get("extra")
+    columns = extra.get("columns") if isinstance(extra, Mapping) else None
+    view["extra_columns"] = dict(columns) if isinstance(columns, Mapping) else {}
+    return view
 
 
 def public_text(principal: Principal, text: str) -> str:

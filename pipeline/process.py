@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.intake.normalize import fold_diacritics, normalize_text
 from pipeline.records import Record, TopicClassifier
 from pipeline.text.neardup import signature
-from pipeline.text.places import Gazetteer, resolve_place
+from pipeline.text.places import Gazetteer, PlaceMatch, resolve_place
 from pipeline.text.signals import SIGNALS, rule_signals
 from pipeline.text.terms import day_terms
 
@@ -134,13 +134,24 @@ def process_with_spec(records: Sequence[Record], spec: ResourceSpec) -> list[Out
     return process_records(records, worker_resources(spec))
 
 
+def record_place(record: Record, gazetteer: Gazetteer | None, text: str | None = None
+                 ) -> PlaceMatch:
+    """Return the place a record is stored under: its area field, else what its text names.
+
+    `text` is the record's normalised text when the caller already has it. Write permissions
+    are checked on this very place, so what is checked is what is stored.
+    """
+    area = normalize_text(record.area).text if record.area else None
+    body = text if text is not None else normalize_text(record.text).text
+    return resolve_place(area, body, gazetteer)
+
+
 def _text_steps(record: Record, resources: Resources) -> Petition:
     normalized = normalize_text(record.text)
     if not normalized.text:
         raise ValueError("nội dung chỉ có ký tự trống hoặc ký tự điều khiển")
     text = normalized.text
-    area = normalize_text(record.area).text if record.area else None
-    place = resolve_place(area, text, resources.gazetteer)
+    place = record_place(record, resources.gazetteer, text)
     petition: Petition = {
         "content_hash": content_hash(text, record.sender_name),
         "text": text,

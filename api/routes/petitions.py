@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,12 +24,23 @@ from api.schemas import (
     PetitionsPublic,
     QuarantinePublic,
 )
-from api.security import Analyst, Officer, Principal, audit_records, check_area, petition_for
+from api.security import (
+    Analyst,
+    Officer,
+    Principal,
+    audit_records,
+    check_area,
+    petition_for,
+    sees_clear_text,
+)
 from pipeline.intake.readers import Ingestor
+from pipeline.process import record_place
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
 from pipeline.taxonomy import OTHER, default_taxonomy
+from pipeline.text.redact import redact_metadata
+from pipeline.text.scopes import PlaceKey
 from pipeline.text.signals import SIGNALS
 
 router = APIRouter(prefix="/petitions", tags=["petitions"])
@@ -39,7 +52,7 @@ MAX_IDS = 1000
 CSV_FIELDS = (
     "id", "received_at", "area", "village", "commune", "province", "source_type", "topics",
     "signals", "text", "area_raw", "external_id", "sender_name", "sender_contact", "channel",
-    "is_response", "no_diacritics", "source_file", "source_row", "created_at",
+    "is_response", "no_diacritics", "source_file", "source_row", "created_at", "extra_columns",
 )
 
 
@@ -60,17 +73,13 @@ def create_petitions(
         raise HTTPException(422, "Lô đơn trống")
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"Mỗi lần gửi tối đa {MAX_BATCH} đơn")
-    outside = [i for i, item in enumerate(items)
-               if item.area and not principal.may_see_area(item.area)]
-    if outside:
-        raise HTTPException(403, "Có đơn ngoài địa bàn phụ trách (vị trí "
-                            + ", ".join(str(i) for i in outside[:10]) + ")")
     source = f"api:{uuid4().hex}"
     ingestor = Ingestor()
     records: list[Record | QuarantineRow] = [
         ingestor.make_record(Path(source), index, item.model_dump(), item.model_dump())
         for index, item in enumerate(items)
     ]
+    _check_places(principal, records, gazetteer)
     runner = IngestRun(store, classifier=classifier, runs_dir=settings.runs_dir,
                        gazetteer=gazetteer)
     report = runner.ingest_items(records, label=[source])
@@ -88,6 +97,32 @@ def create_petitions(
     )
 
 
+def _check_places(principal: Principal, records: list[Record | QuarantineRow],
+                  gazetteer: Any) -> None:
+    """Refuse the batch (403) when a petition would be stored outside the caller's scope.
+
+    The check is on the place the pipeline resolves (the area field, else the text), after
+    resolution, so an area left out or written loosely cannot place a petition elsewhere.
+    """
+    if principal.scope is None:
+        return
+    problems: list[str] = []
+    for record in records:
+        if not isinstance(record, Record):
+            continue
+        place = PlaceKey.of_match(record_place(record, gazetteer))
+        if place.empty:
+            problems.append(f"đơn {record.source_row}: chưa xác định được địa bàn, hãy ghi rõ "
+                            "thôn, xã trong trường 'area'")
+        elif not principal.may_store(place):
+            problems.append(f"đơn {record.source_row}: địa bàn xác định được là "
+                            f"'{place.describe()}'")
+    if problems:
+        raise HTTPException(
+            403, "Có đơn ngoài địa bàn phụ trách (" + principal.scope.describe() + "): "
+            + "; ".join(problems[:10]) + ("; …" if len(problems) > 10 else ""))
+
+
 def _alerts_after_ingest(settings: Any, store: Any, days: list[str]) -> None:
     from pipeline.monitor.engine import run_alerts
 
@@ -95,6 +130,14 @@ def _alerts_after_ingest(settings: Any, store: Any, days: list[str]) -> None:
         run_alerts(settings, store, days=[date.fromisoformat(d) for d in days])
     except Exception as error:  # noqa: BLE001 - stored petitions stay; the next run retries
         logger.warning("alert evaluation after ingest failed: %s", type(error).__name__)
+
+
+_DIGIT_RUN_RE = re.compile(r"\d(?:[ .\-]?\d){5,}")
+
+
+def _names_personal_data(query: str) -> bool:
+    """Return True when a search names personal data (a long number or a found span)."""
+    return _DIGIT_RUN_RE.search(query) is not None or redact_metadata(query) != query
 
 
 def _filters(
@@ -111,12 +154,16 @@ def _filters(
             raise HTTPException(422, f"{name} '{value}' không có; chọn một trong: "
                                 + ", ".join(allowed))
     check_area(principal, area)
+    if q and not sees_clear_text(principal) and _names_personal_data(q):
+        # The count of matches would tell whether a given phone or name is in some petition.
+        raise HTTPException(403, "Tìm theo số điện thoại, số giấy tờ, địa chỉ nhà hay họ tên "
+                            "chỉ dành cho cán bộ phụ trách")
     id_list = tuple(int(x) for x in ids.split(",")) if ids else None
     if id_list is not None and len(id_list) > MAX_IDS:
         raise HTTPException(422, f"Tối đa {MAX_IDS} số hiệu đơn mỗi lần")
     return PetitionFilter(topic=topic, area=area, start=start, end=end,
                           source_type=source_type, signal=signal, q=q,
-                          areas_allowed=principal.areas, ids=id_list)
+                          places_allowed=principal.places(), ids=id_list)
 
 
 @router.get("", response_model=PetitionsPublic, summary="Danh sách đơn, lọc và phân trang",
@@ -166,7 +213,7 @@ def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, reques
         exported.extend(r["id"] for r in rows)
         for row in (petition_for(principal, r) for r in rows):
             writer.writerow([
-                "|".join(row[f]) if f in ("topics", "signals") else row[f] for f in CSV_FIELDS
+                _csv_cell(f, row[f]) for f in CSV_FIELDS
             ])
         yield buffer.getvalue()
         buffer.seek(0)
@@ -181,6 +228,14 @@ def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, reques
     })
 
 
+def _csv_cell(name: str, value: Any) -> Any:
+    if name in ("topics", "signals"):
+        return "|".join(value)
+    if name == "extra_columns":
+        return json.dumps(value, ensure_ascii=False) if value else ""
+    return value
+
+
 @router.get("/{petition_id}", response_model=PetitionPublic, summary="Một đơn")
 def read_petition(petition_id: RecordId, request: Request, principal: Analyst, engine: EngineDep
                   ) -> PetitionPublic:
@@ -188,7 +243,7 @@ def read_petition(petition_id: RecordId, request: Request, principal: Analyst, e
     row = get_petition(engine, petition_id)
     if row is None:
         raise HTTPException(404, f"Không có đơn số {petition_id}")
-    if not principal.may_see_area(row["area"]):
+    if not principal.may_see_row(row):
         raise HTTPException(403, f"Không được xem đơn số {petition_id} (ngoài địa bàn phụ trách)")
     # The other copies are listed only where this user may see petitions.
     row["near_duplicates"] = [m for m in row["near_duplicates"]

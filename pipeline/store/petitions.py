@@ -210,7 +210,9 @@ class PetitionFilter:
     source_type: str | None = None
     signal: str | None = None
     q: str | None = None
-    areas_allowed: tuple[str, ...] | None = None
+    # Resolved places (village, commune, province; None = any level) the caller may see;
+    # None = everywhere. Matched by identity, never by part of a name.
+    places_allowed: tuple[tuple[str | None, str | None, str | None], ...] | None = None
     ids: tuple[int, ...] | None = None
     include_responses: bool = False
 
@@ -231,10 +233,9 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
         ))
     if filters.area:
         query = query.where(petitions.c.area.ilike(f"%{_escape_like(filters.area)}%", escape="\\"))
-    if filters.areas_allowed is not None:
+    if filters.places_allowed is not None:
         query = query.where(sa.or_(sa.false(), *(
-            petitions.c.area.ilike(f"%{_escape_like(a)}%", escape="\\")
-            for a in filters.areas_allowed
+            _same_place(place) for place in filters.places_allowed
         )))
     if filters.start:
         query = query.where(petitions.c.received_at >= filters.start)
@@ -246,6 +247,16 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
         for word in filters.q.split():
             query = query.where(petitions.c.text.ilike(f"%{_escape_like(word)}%", escape="\\"))
     return query
+
+
+def _same_place(place: tuple[str | None, str | None, str | None]) -> sa.ColumnElement[bool]:
+    """Petitions resolved to the very units of a scope place (an empty place matches nothing)."""
+    levels = [(column, value) for column, value in zip(
+        (petitions.c.village, petitions.c.commune, petitions.c.province), place, strict=True
+    ) if value is not None]
+    if not levels:
+        return sa.false()
+    return sa.and_(*(column == value for column, value in levels))
 
 
 def _escape_like(value: str) -> str:

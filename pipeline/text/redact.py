@@ -13,12 +13,14 @@ statistics and are deliberately left alone; only the house-level part of an addr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import PurePath
 from typing import Any
 
 from pipeline.intake.normalize import fold_diacritics
@@ -31,7 +33,9 @@ __all__ = [
     "SpanMismatchError",
     "UnknownPiiKindError",
     "find_pii",
+    "hidden_file_name",
     "redact",
+    "redact_metadata",
     "redact_record",
 ]
 
@@ -97,11 +101,14 @@ _NOT_NAME_WORDS = (
     "cty, mục sư, linh mục, bác sĩ, thầy, cha xứ, sư thầy, đại đức, thượng tọa, hòa thượng, "
     "ni sư, ni cô, sư cô, ông, bà, anh, chị, em, cháu, cụ, cô, chú, bác, dì, mợ, thím, thằng"
 ).split(", ")
-_STOP = (
-    "(?i:"
-    + "|".join(re.escape(w) for w in sorted(set(_NOT_NAME_WORDS), key=len, reverse=True))
-    + r")(?![\w'])"
-)
+
+
+def _stop_pattern(words: Iterable[str]) -> str:
+    return ("(?i:" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+            + r")(?![\w'])")
+
+
+_STOP = _stop_pattern(_NOT_NAME_WORDS)
 _STOP_RE = re.compile(_STOP)
 _NAME_SYLLABLE = rf"(?!{_STOP})[{_UPPER}][{_LETTER}]*(?:'[{_LETTER}]+)?(?![\w'])"
 # Up to five syllables: four is the usual maximum but names like "Tôn Nữ Thị Minh Hằng" exist.
@@ -150,11 +157,15 @@ _HONORIFICS = (
     "tên",
 )
 _COUPLES = frozenset(("ông bà", "vợ chồng", "anh chị", "cô chú"))
-_HONORIFIC_RE = re.compile(
-    r"(?<![\w/])(?P<hon>(?i:"
-    + "|".join(re.escape(h) for h in sorted(_HONORIFICS, key=len, reverse=True))
-    + rf"))[ \t]+(?P<name>{_NAME})"
-)
+
+
+def _honorific_pattern(honorifics: Iterable[str]) -> str:
+    return (r"(?<![\w/])(?P<hon>(?i:"
+            + "|".join(re.escape(h) for h in sorted(set(honorifics), key=len, reverse=True))
+            + rf"))[ \t]+(?P<name>{_NAME})")
+
+
+_HONORIFIC_RE = re.compile(_honorific_pattern(_HONORIFICS))
 # The second name of a couple: "vợ chồng Nguyễn Văn A và Trần Thị B".
 _SECOND_NAME_RE = re.compile(rf"[ \t]*(?:,|và|với)[ \t]+(?P<name>{_NAME})")
 _SELF_NAMED_RE = re.compile(
@@ -203,13 +214,18 @@ _ID_KEYWORD = (
 _ID_KEYWORD_RE = re.compile(rf"(?<!\w){_ID_KEYWORD}(?!\w)")
 _ID_AFTER_KEYWORD_RE = re.compile(
     r"[^\d\n]{0,20}?"
-    r"(?P<num>(?<![\w])(?:\d{3}(?:[ .]?\d{3}){3}|\d{3}(?:[ .]?\d{3}){2}|[A-Z]\d{7}"
+    r"(?P<num>(?<![\w])(?:\d(?:[ .\-]?\d){11}|\d(?:[ .\-]?\d){8}|[A-Z]\d{7}"
     # Partly masked numbers ("092175xxxxxx") are still redacted: the digits left are real.
     r"|(?=[\dxX*]{12}(?![\w*])|[\dxX*]{9}(?![\w*]))\d{2,}[xX*]+\d*))" + _DIGIT_EDGE_AFTER
 )
-_MEASURE_WORDS = r"(?i:đồng|đ|vnđ|vnd|m2|m²|m|ha|kg|tấn|lít|triệu|nghìn|ngàn|tỷ|tỉ)(?!\w)"
+_MEASURE_WORDS = (r"(?i:đồng|đ|vnđ|vnd|m2|m²|m|ha|kg|tấn|lít|triệu|nghìn|ngàn|tỷ|tỉ|"
+                  r"dong|d|tan|lit|trieu|nghin|ngan|ty|ti)(?!\w)")
+# Alone, a run of 12 or 9 digits, or 12 digits written in the card's groups ("0380 1234 5678");
+# dotted groups of three are amounts of money ("120.000.000.000").
 _ID_ALONE_RE = re.compile(
-    rf"(?<![\w.,\-/])(?:\d{{12}}|\d{{9}}){_DIGIT_EDGE_AFTER}(?![ \t]*{_MEASURE_WORDS})"
+    rf"(?<![\w.,\-/])(?:\d{{12}}|\d{{9}}|(?<!\d[ ])(?:\d{{4}}([ .])\d{{4}}\1\d{{4}}|"
+    rf"\d{{3}} \d{{3}} \d{{3}} \d{{3}})(?![ .]\d)){_DIGIT_EDGE_AFTER}"
+    rf"(?![ \t]*{_MEASURE_WORDS})"
 )
 _EMAIL_RE = re.compile(
     r"(?<![\w.+\-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]*[A-Za-z0-9_])?"
@@ -271,6 +287,120 @@ _DOCUMENT_WORDS = frozenset(
     ).split()
 )
 
+# --------------------------------------------------------------------------- text without marks
+
+
+def _fold_table() -> dict[int, str]:
+    # Each Vietnamese letter to its base letter, case kept: one character for one, so offsets
+    # found in the folded copy are offsets in the text itself.
+    table = {ord("đ"): "d", ord("Đ"): "D"}
+    for char in _LETTER:
+        parts = unicodedata.normalize("NFD", char)
+        base = "".join(c for c in parts if not unicodedata.combining(c))
+        if len(base) == 1 and base != char:
+            table[ord(char)] = base
+    return table
+
+
+_FOLD_TABLE = _fold_table()
+_WORD_LETTERS_RE = re.compile(r"[^\W\d_]+")
+
+
+def _fold_keep_case(text: str) -> str:
+    return text.translate(_FOLD_TABLE)
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    """The patterns and word lists that depend on how Vietnamese words are spelled."""
+
+    honorific: re.Pattern[str]
+    self_named: re.Pattern[str]
+    second_name: re.Pattern[str]
+    couples: frozenset[str]
+    place_pairs: frozenset[str]
+    place_words: frozenset[str]
+    id_keyword: re.Pattern[str]
+    id_alone: re.Pattern[str]
+    bank_keyword: re.Pattern[str]
+    bank_number: re.Pattern[str]
+    bank_after: re.Pattern[str]
+    address: re.Pattern[str]
+    address_context: re.Pattern[str]
+    document_words: frozenset[str]
+
+    def folded(self) -> _Lexicon:
+        """Return the same lexicon for text typed without diacritics ("ong", "so 12 duong").
+
+        Folding merges words: "thì" and "Thị", "phường" and "Phương", "đi" and "dì" become one.
+        Words whose folded form is a common name syllable are dropped from the words that stop
+        a name, and "đi", "mù" are not taken for the honorifics "dì", "mụ".
+        """
+        stop = _stop_pattern([
+            *(w for w in map(_fold_keep_case, _NOT_NAME_WORDS)
+              if " " in w or w not in _FOLDED_NAME_SYLLABLES),
+            *_FOLDED_TITLES,
+        ])
+        honorific = _honorific_pattern(
+            h for h in map(_fold_keep_case, _HONORIFICS) if h not in _FOLDED_NOT_HONORIFICS
+        )
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, re.Pattern):
+                source = honorific if item.name == "honorific" else value.pattern
+                source = _fold_keep_case(source.replace(_STOP, stop))
+                values[item.name] = re.compile(source, value.flags)
+            else:
+                values[item.name] = frozenset(value | {_fold_keep_case(w) for w in value})
+        return _Lexicon(**values)
+
+
+# Folded stop words that are also name syllables ("thì"/"Thị", "đường"/"Dương", "báo"/"Bảo").
+_FOLDED_NAME_SYLLABLES = frozenset(
+    "thi ba ma do tai duoc ho duong phong tram hoi dai bao cong nhung cung vi chu thang chi "
+    "chau phuong lang dang doi to la tu ca mo den chua so hien khu bac cu di lo ban tho sinh "
+    "nam dinh truong ngo quan vien tinh uy".split()
+)
+_FOLDED_NOT_HONORIFICS = frozenset(("di", "mu"))
+# Titles whose first word alone is also a name once folded ("Chu", "Truong").
+_FOLDED_TITLES = (
+    "chu tich, chu nhiem, chu ho, chu dau tu, truong thon, truong xom, truong ban, truong phong, "
+    "truong cong an, truong tram, truong khu, pho chu tich"
+).split(", ")
+
+
+_ACCENTED = _Lexicon(
+    honorific=_HONORIFIC_RE,
+    self_named=_SELF_NAMED_RE,
+    second_name=_SECOND_NAME_RE,
+    couples=_COUPLES,
+    place_pairs=_PLACE_PAIRS,
+    place_words=_PLACE_WORDS,
+    id_keyword=_ID_KEYWORD_RE,
+    id_alone=_ID_ALONE_RE,
+    bank_keyword=_BANK_KEYWORD_RE,
+    bank_number=_BANK_NUMBER_RE,
+    bank_after=_BANK_AFTER_RE,
+    address=_ADDRESS_RE,
+    address_context=_ADDRESS_CONTEXT_RE,
+    document_words=_DOCUMENT_WORDS,
+)
+_FOLDED = _ACCENTED.folded()
+
+
+def _unaccented_ranges(text: str) -> list[tuple[int, int]]:
+    # Sentences typed (mostly) without marks: fewer than half of their words carry one, where
+    # Vietnamese written with marks has most of its syllables marked.
+    ranges: list[tuple[int, int]] = []
+    for sentence in _SENTENCE_RE.finditer(text):
+        words = _WORD_LETTERS_RE.findall(sentence.group())
+        marked = sum(1 for w in words if _fold_keep_case(w) != w)
+        if words and marked * 2 < len(words):
+            ranges.append(sentence.span())
+    return ranges
+
+
 _CANDIDATE_PRIORITY = {
     "email": 0,
     "bank_account": 1,
@@ -299,89 +429,90 @@ def _previous_word(text: str, start: int) -> str:
     return match.group(1).lower().rstrip(".") if match else ""
 
 
-def _person_candidates(text: str) -> Iterable[_Candidate]:
+def _person_candidates(text: str, lex: _Lexicon) -> Iterable[_Candidate]:
     priority = _CANDIDATE_PRIORITY["person"]
-    for match in _HONORIFIC_RE.finditer(text):
+    for match in lex.honorific.finditer(text):
         honorific = match.group("hon")
         name_start, name_end = match.span("name")
         first = text[name_start:name_end].split()[0]
-        if f"{honorific.lower()} {first.lower()}" in _PLACE_PAIRS:
+        if f"{honorific.lower()} {first.lower()}" in lex.place_pairs:
             continue
         # "tỉnh Bà Rịa", "đường Hai Bà Trưng": a capitalised honorific after a place word or
         # inside a longer proper name is part of that name.
         if honorific[0].isupper():
             before = _PREVIOUS_WORD_RE.search(text, max(0, match.start() - 30), match.start())
             if before is not None and (
-                before.group(1)[0].isupper() or before.group(1).lower() in _PLACE_WORDS
+                before.group(1)[0].isupper() or before.group(1).lower() in lex.place_words
             ):
                 continue
         yield _Candidate(name_start, name_end, "person", priority)
-        if honorific.lower() in _COUPLES:
-            second = _SECOND_NAME_RE.match(text, name_end)
+        if honorific.lower() in lex.couples:
+            second = lex.second_name.match(text, name_end)
             if second is not None:
                 yield _Candidate(*second.span("name"), "person", priority)
-    for match in _SELF_NAMED_RE.finditer(text):
+    for match in lex.self_named.finditer(text):
         yield _Candidate(*match.span("name"), "person", priority)
 
 
-def _phone_candidates(text: str) -> Iterable[_Candidate]:
+def _phone_candidates(text: str, _lex: _Lexicon) -> Iterable[_Candidate]:
     priority = _CANDIDATE_PRIORITY["phone"]
     for pattern in (_MOBILE_RE, _LANDLINE_RE):
         for match in pattern.finditer(text):
             yield _Candidate(match.start(), match.end(), "phone", priority)
 
 
-def _id_candidates(text: str) -> Iterable[_Candidate]:
+def _id_candidates(text: str, lex: _Lexicon) -> Iterable[_Candidate]:
     priority = _CANDIDATE_PRIORITY["id_number"]
-    for keyword in _ID_KEYWORD_RE.finditer(text):
+    for keyword in lex.id_keyword.finditer(text):
         match = _ID_AFTER_KEYWORD_RE.match(text, keyword.end())
         if match is not None:
             yield _Candidate(*match.span("num"), "id_number", priority)
-    for match in _ID_ALONE_RE.finditer(text):
+    for match in lex.id_alone.finditer(text):
         # A lone run that is also a phone number is left to the phone finder.
         yield _Candidate(match.start(), match.end(), "id_number", priority + 0.5)
 
 
-def _bank_candidates(text: str) -> Iterable[_Candidate]:
+def _bank_candidates(text: str, lex: _Lexicon) -> Iterable[_Candidate]:
     priority = _CANDIDATE_PRIORITY["bank_account"]
-    for keyword in _BANK_KEYWORD_RE.finditer(text):
-        match = _BANK_NUMBER_RE.match(text, keyword.end())
+    for keyword in lex.bank_keyword.finditer(text):
+        match = lex.bank_number.match(text, keyword.end())
         if match is None or _OTHER_LABEL_RE.search(fold_diacritics(match.group("gap"))):
             continue
         start, end = match.span("num")
         if 8 <= sum(c.isdigit() for c in text[start:end]) <= 19:
             yield _Candidate(start, end, "bank_account", priority)
-    for match in _BANK_AFTER_RE.finditer(text):
+    for match in lex.bank_after.finditer(text):
         start, end = match.span("num")
         if 8 <= sum(c.isdigit() for c in text[start:end]) <= 19:
             yield _Candidate(start, end, "bank_account", priority)
 
 
-def _address_candidates(text: str) -> Iterable[_Candidate]:
+def _address_candidates(text: str, lex: _Lexicon) -> Iterable[_Candidate]:
     priority = _CANDIDATE_PRIORITY["address"]
-    for match in _ADDRESS_RE.finditer(text):
+    for match in lex.address.finditer(text):
         if match.group("lane") is None:
             # A bare "số 12" is a house only with a street after it and no document before it.
             if match.group("street") is None:
                 continue
-            if _previous_word(text, match.start()) in _DOCUMENT_WORDS:
+            if _previous_word(text, match.start()) in lex.document_words:
                 continue
         yield _Candidate(match.start(), match.end(), "address", priority)
-    for match in _ADDRESS_CONTEXT_RE.finditer(text):
+    for match in lex.address_context.finditer(text):
         yield _Candidate(*match.span("addr"), "address", priority)
 
 
 def _simple_candidates(
     pattern: re.Pattern[str], kind: str
-) -> Callable[[str], Iterable[_Candidate]]:
-    def find(text: str) -> Iterable[_Candidate]:
+) -> Callable[[str, _Lexicon], Iterable[_Candidate]]:
+    def find(text: str, _lex: _Lexicon) -> Iterable[_Candidate]:
         for match in pattern.finditer(text):
             yield _Candidate(match.start(), match.end(), kind, _CANDIDATE_PRIORITY[kind])
 
     return find
 
 
-_REGEX_FINDERS: tuple[Callable[[str], Iterable[_Candidate]], ...] = (
+_Finder = Callable[[str, _Lexicon], Iterable[_Candidate]]
+_REGEX_FINDERS: tuple[_Finder, ...] = (
     _simple_candidates(_EMAIL_RE, "email"),
     _bank_candidates,
     _id_candidates,
@@ -389,6 +520,10 @@ _REGEX_FINDERS: tuple[Callable[[str], Iterable[_Candidate]], ...] = (
     _simple_candidates(_PLATE_RE, "plate"),
     _address_candidates,
     _person_candidates,
+)
+# The finders whose patterns hold words, run again on text typed without marks.
+_LEXICAL_FINDERS: tuple[_Finder, ...] = (
+    _bank_candidates, _id_candidates, _address_candidates, _person_candidates,
 )
 
 # --------------------------------------------------------------------------- NER
@@ -576,17 +711,28 @@ def _resolve(text: str, candidates: list[_Candidate]) -> list[PiiSpan]:
 
 
 def _regex_candidates(text: str) -> list[_Candidate]:
-    return [candidate for finder in _REGEX_FINDERS for candidate in finder(text)]
+    found = [candidate for finder in _REGEX_FINDERS for candidate in finder(text, _ACCENTED)]
+    ranges = _unaccented_ranges(text)
+    if ranges:
+        # Sentences typed without marks are searched again in a folded copy of the text (same
+        # offsets) with the folded words: "Toi ten la ...", "ong ...", "so 12 duong ...".
+        folded = _fold_keep_case(text)
+        for finder in _LEXICAL_FINDERS:
+            found.extend(c for c in finder(folded, _FOLDED)
+                         if any(start <= c.start < end for start, end in ranges))
+    return found
 
 
 def _name_occurrences(text: str, name: str) -> Iterable[_Candidate]:
     words = name.split()
     if not words or sum(len(word) for word in words) < 3:
         return
+    # Searched in folded copies, so "Nguyen Thi Hoa" is found for the sender "Nguyễn Thị Hoa".
     pattern = re.compile(
-        r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)", re.IGNORECASE
+        r"(?<!\w)" + r"\s+".join(re.escape(_fold_keep_case(word)) for word in words) + r"(?!\w)",
+        re.IGNORECASE,
     )
-    for match in pattern.finditer(text):
+    for match in pattern.finditer(_fold_keep_case(text)):
         yield _Candidate(match.start(), match.end(), "person", _CANDIDATE_PRIORITY["person"])
 
 
@@ -664,8 +810,28 @@ def _redact_field(value: Any, *, use_ner: bool, sender_name: str | None) -> Any:
     return redact(value, _resolve(value, candidates))
 
 
+def hidden_file_name(name: str) -> str:
+    """Return a file name with everything but a short extension hidden ("[ẨN].docx").
+
+    File names are typed by people and often carry the sender ("Đơn tố cáo - Nguyễn Thị Hoa -
+    0912345678.docx"), so roles that may not see personal data get the extension only.
+    """
+    suffix = PurePath(name).suffix
+    return HIDDEN_SENDER + (suffix if suffix[1:].isalnum() and len(suffix) <= 6 else "")
+
+
+def redact_metadata(value: str) -> str:
+    """Return a short metadata value (an office number, a channel) with personal data replaced.
+
+    The regular expressions only, searched with and without diacritics: such values are too
+    short for the recogniser.
+    """
+    return redact(value, _resolve(value, _regex_candidates(value)))
+
+
 def redact_record(
-    record: Mapping[str, Any], *, hide_sender: bool, use_ner: bool = True
+    record: Mapping[str, Any], *, hide_sender: bool, use_ner: bool = True,
+    hide_metadata: bool = False,
 ) -> dict[str, Any]:
     """Return a copy of a petition dict with personal data in its texts replaced by placeholders.
 
@@ -674,6 +840,11 @@ def redact_record(
     sender's own name is also redacted wherever it appears in those texts. With
     ``hide_sender`` (denunciations, for every role but officer/admin) a present sender_name and
     sender_contact become "[ẨN]"; otherwise they are left as they are.
+
+    With ``hide_metadata`` the free text that came with the petition is treated as personal
+    data too: ``source_file`` keeps only its extension, ``external_id`` and the values of
+    ``extra["columns"]`` (columns that map to no field, such as "CCCD người gửi") become "[ẨN]",
+    and ``channel`` is redacted.
     """
     copy = dict(record)
     sender_name = record.get("sender_name")
@@ -687,4 +858,25 @@ def redact_record(
         for field_name in ("sender_name", "sender_contact"):
             if copy.get(field_name):
                 copy[field_name] = HIDDEN_SENDER
+    if hide_metadata:
+        _hide_metadata(copy)
     return copy
+
+
+def _hide_metadata(copy: dict[str, Any]) -> None:
+    if isinstance(copy.get("source_file"), str) and not copy["source_file"].startswith("api:"):
+        copy["source_file"] = hidden_file_name(copy["source_file"])
+    if copy.get("external_id"):
+        copy["external_id"] = HIDDEN_SENDER
+    if isinstance(copy.get("channel"), str):
+        copy["channel"] = redact_metadata(copy["channel"])
+    extra = copy.get("extra")
+    if isinstance(extra, Mapping):
+        extra = dict(extra)
+        columns = extra.get("columns")
+        if isinstance(columns, Mapping):
+            extra["columns"] = {k: None if v is None else HIDDEN_SENDER for k, v in columns.items()}
+        for key in ("source_type_raw", "meeting"):
+            if isinstance(extra.get(key), str):
+                extra[key] = redact_metadata(extra[key])
+        copy["extra"] = extra
