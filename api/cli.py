@@ -41,12 +41,18 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def open_store(settings: Settings) -> PetitionStore:
-    """Return a store on the configured database, migrated to the newest schema."""
-    from pipeline.store import PetitionStore, create_db_engine, migrate
+def open_store(settings: Settings, *, for_writing: bool = False) -> PetitionStore:
+    """Return a store on the configured database, migrated to the newest schema.
+
+    A read-only database serves reads; `for_writing` refuses it with one clear line.
+    """
+    from pipeline.store import PetitionStore, StoreError, create_db_engine, migrate
+    from pipeline.store.database import READ_ONLY_MESSAGE, is_read_only
 
     engine = create_db_engine(settings.database_url)
     migrate(engine)
+    if for_writing and is_read_only(engine):
+        raise StoreError(READ_ONLY_MESSAGE)
     return PetitionStore(engine)
 
 
@@ -141,7 +147,7 @@ def ingest(
     address = dask or settings.dask_address
     spec = resource_spec(settings.model_path, settings.gazetteer_dir)
     try:
-        store = open_store(settings)
+        store = open_store(settings, for_writing=True)
         # Loaded here once (not for Dask: its workers load their own): worker processes forked
         # from this one share it, and a bad file is one clear line before any work starts.
         resources = Resources() if address else worker_resources(spec)
@@ -469,12 +475,16 @@ def serve(
 
     from api.app import create_app
     from pipeline.store import StoreError
+    from pipeline.store.database import READ_ONLY_MESSAGE, is_read_only
 
     settings = get_settings()
     try:
-        open_store(settings)
+        store = open_store(settings)
     except StoreError as error:
         fail(str(error))
+    if is_read_only(store.engine):
+        err_console.print(f"Lưu ý: {READ_ONLY_MESSAGE}; nhật ký truy cập được in ra đây.",
+                          highlight=False)
     console.print(
         f"Tâm tư đang chạy tại http://{host}:{port} — tài liệu API: "
         f"http://{host}:{port}/api/v1/docs (Ctrl+C để dừng)", highlight=False,
