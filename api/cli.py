@@ -671,6 +671,13 @@ def alerts_load_rules(
     report = install_rules(AlertStore(store.engine), rules)
     console.print(f"Đã thêm {report.created}, cập nhật {report.updated} quy tắc từ {source}",
                   highlight=False)
+    # Hot spots open now are evaluated against the new rules; sending waits for `alerts run`.
+    from pipeline.monitor.engine import run_alerts
+
+    result = run_alerts(settings, store, send=False)
+    queued = sum(change.deliveries for change in result.changes)
+    console.print(f"Xét lại {result.hotspots} điểm nóng đang có: {queued} thông báo chờ gửi "
+                  "(gửi khi chạy tamtu alerts run).", highlight=False)
 
 
 @alerts_app.command("run")
@@ -695,7 +702,8 @@ def alerts_run(
 
 def print_alert_run(result: Any) -> None:
     """Print what an alert evaluation did."""
-    kinds = {"new": "mới", "update": "cập nhật", "closed": "đã đóng"}
+    kinds = {"new": "mới", "update": "cập nhật", "notify": "báo thêm cho quy tắc mới",
+             "closed": "đã đóng"}
     counts: dict[str, int] = {}
     for change in result.changes:
         counts[change.kind] = counts.get(change.kind, 0) + 1
