@@ -12,9 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from pipeline.intake.normalize import fold_diacritics
 from pipeline.store.aggregates import add_petitions
 from pipeline.store.clusters import cluster_of, index_petitions
-from pipeline.store.database import chunks, utcnow
+from pipeline.store.database import chunks, folded, utcnow
 from pipeline.store.schema import (
     duplicates,
     ingest_runs,
@@ -308,7 +309,9 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
                 petition_signals.c.signal == filters.signal)
         ))
     if filters.area:
-        query = query.where(petitions.c.area.ilike(f"%{_escape_like(filters.area)}%", escape="\\"))
+        # "GIO MY", "gio mỹ" and "Gio Mỹ" all find "thôn Gio Mỹ", on SQLite and PostgreSQL.
+        wanted = _escape_like(fold_diacritics(filters.area.strip()))
+        query = query.where(folded(petitions.c.area).like(f"%{wanted}%", escape="\\"))
     if filters.areas_allowed is not None:
         query = query.where(sa.or_(sa.false(), *(
             petitions.c.area.ilike(f"%{_escape_like(a)}%", escape="\\")
