@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
@@ -19,6 +21,8 @@ from api.security import HardeningMiddleware, RateLimiter, audit_middleware
 from pipeline.config import Settings, get_settings
 from pipeline.monitor.engine import Monitor
 from pipeline.store import PetitionStore, create_db_engine, migrate
+from pipeline.store.database import READ_ONLY_MESSAGE
+from pipeline.text.tokenize import warm_up_tools
 
 logger = logging.getLogger("tamtu.api")
 API_PREFIX = "/api/v1"
@@ -31,6 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(app.state.engine)
+        # underthesea's models load on their first call and are not safe to load from several
+        # request threads at once: load them before the first request.
+        await asyncio.to_thread(warm_up_tools)
         # Detection over a large history takes seconds: start it before the first visit.
         stop = threading.Event()
         threading.Thread(target=_warm_up, args=(app.state.monitor, stop), daemon=True).start()
@@ -53,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings.database_url)
     app.state.classifier = None
+    app.state.classifier_lock = threading.Lock()
     app.state.monitor = Monitor(PetitionStore(app.state.engine))
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          path=settings.runs_dir / RATE_LIMIT_FILE)
@@ -138,6 +146,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"error": "Dữ liệu gửi lên không hợp lệ", "detail": problems}, status_code=422
         )
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_error(_request: Request, error: sa.exc.OperationalError) -> JSONResponse:
+        if "readonly" in str(error.orig).replace(" ", "").lower():
+            return JSONResponse({"error": f"Không lưu được: {READ_ONLY_MESSAGE}"},
+                                status_code=503)
+        logger.error("database error %s on %s", type(error.orig).__name__, _request.url.path)
+        return JSONResponse({"error": "Cơ sở dữ liệu đang không dùng được; xin thử lại sau"},
+                            status_code=503)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:

@@ -41,12 +41,18 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def open_store(settings: Settings) -> PetitionStore:
-    """Return a store on the configured database, migrated to the newest schema."""
-    from pipeline.store import PetitionStore, create_db_engine, migrate
+def open_store(settings: Settings, *, for_writing: bool = False) -> PetitionStore:
+    """Return a store on the configured database, migrated to the newest schema.
+
+    A read-only database serves reads; `for_writing` refuses it with one clear line.
+    """
+    from pipeline.store import PetitionStore, StoreError, create_db_engine, migrate
+    from pipeline.store.database import READ_ONLY_MESSAGE, is_read_only
 
     engine = create_db_engine(settings.database_url)
     migrate(engine)
+    if for_writing and is_read_only(engine):
+        raise StoreError(READ_ONLY_MESSAGE)
     return PetitionStore(engine)
 
 
@@ -141,7 +147,7 @@ def ingest(
     address = dask or settings.dask_address
     spec = resource_spec(settings.model_path, settings.gazetteer_dir)
     try:
-        store = open_store(settings)
+        store = open_store(settings, for_writing=True)
         # Loaded here once (not for Dask: its workers load their own): worker processes forked
         # from this one share it, and a bad file is one clear line before any work starts.
         resources = Resources() if address else worker_resources(spec)
@@ -472,12 +478,16 @@ def serve(
 
     from api.app import create_app
     from pipeline.store import StoreError
+    from pipeline.store.database import READ_ONLY_MESSAGE, is_read_only
 
     settings = get_settings()
     try:
-        open_store(settings)
+        store = open_store(settings)
     except StoreError as error:
         fail(str(error))
+    if is_read_only(store.engine):
+        err_console.print(f"Lưu ý: {READ_ONLY_MESSAGE}; nhật ký truy cập được in ra đây.",
+                          highlight=False)
     console.print(
         f"Tâm tư đang chạy tại http://{host}:{port} — tài liệu API: "
         f"http://{host}:{port}/api/v1/docs (Ctrl+C để dừng)", highlight=False,
@@ -687,6 +697,13 @@ def alerts_load_rules(
     report = install_rules(AlertStore(store.engine), rules)
     console.print(f"Đã thêm {report.created}, cập nhật {report.updated} quy tắc từ {source}",
                   highlight=False)
+    # Hot spots open now are evaluated against the new rules; sending waits for `alerts run`.
+    from pipeline.monitor.engine import run_alerts
+
+    result = run_alerts(settings, store, send=False)
+    queued = sum(change.deliveries for change in result.changes)
+    console.print(f"Xét lại {result.hotspots} điểm nóng đang có: {queued} thông báo chờ gửi "
+                  "(gửi khi chạy tamtu alerts run).", highlight=False)
 
 
 @alerts_app.command("run")
@@ -711,7 +728,8 @@ def alerts_run(
 
 def print_alert_run(result: Any) -> None:
     """Print what an alert evaluation did."""
-    kinds = {"new": "mới", "update": "cập nhật", "closed": "đã đóng"}
+    kinds = {"new": "mới", "update": "cập nhật", "notify": "báo thêm cho quy tắc mới",
+             "closed": "đã đóng"}
     counts: dict[str, int] = {}
     for change in result.changes:
         counts[change.kind] = counts.get(change.kind, 0) + 1

@@ -34,16 +34,20 @@ def get_monitor(request: Request) -> Any:
 def get_classifier(request: Request) -> Any:
     """Return the topic classifier, loaded on first use; 503 when no model exists."""
     state = request.app.state
-    if getattr(state, "classifier", None) is None:
-        from pipeline.text.classify import ModelLoadError, load_classifier
+    if getattr(state, "classifier", None) is not None:
+        return state.classifier
+    # Twenty first requests at once must load the model once, not twenty times side by side.
+    with state.classifier_lock:
+        if state.classifier is None:
+            from pipeline.text.classify import ModelLoadError, load_classifier
 
-        settings: Settings = state.settings
-        if not settings.model_path.exists():
-            raise HTTPException(503, "Chưa có mô hình phân loại trên máy chủ")
-        try:
-            state.classifier = load_classifier(settings.model_path)
-        except ModelLoadError as error:
-            raise HTTPException(503, f"Không tải được mô hình: {error}") from error
+            settings: Settings = state.settings
+            if not settings.model_path.exists():
+                raise HTTPException(503, "Chưa có mô hình phân loại trên máy chủ")
+            try:
+                state.classifier = load_classifier(settings.model_path)
+            except ModelLoadError as error:
+                raise HTTPException(503, f"Không tải được mô hình: {error}") from error
     return state.classifier
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -23,6 +24,7 @@ from pipeline.records import (  # noqa: F401
 )
 from pipeline.store import PetitionStore
 from pipeline.store.clusters import count_near_duplicates
+from pipeline.store.petitions import ConcurrentWriteError
 from pipeline.text.places import Gazetteer
 
 
@@ -57,6 +59,18 @@ class IngestReport:
         return asdict(self)
 
 
+@dataclass
+class _BatchPlan:
+    """One batch sorted against the store: rows to insert and how the rest was counted."""
+
+    petitions: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_count: int = 0
+    already_ingested: int = 0
+
+
+WRITE_ATTEMPTS = 5
 ProgressHook = Callable[[int], None]
 ErrorHook = Callable[[Record, Exception], str]
 
@@ -123,7 +137,25 @@ class IngestRun:
 
         ``skipped`` is read once the items are exhausted: a reader may fill it as it goes.
         """
+        # A run killed earlier stays "running" until someone looks: this ingest does.
+        self.store.fail_abandoned_runs()
         run_id = self.store.start_run(label)
+        try:
+            return self._ingest_run(run_id, items, progress, skipped)
+        except BaseException as error:
+            # Only the kind of error: its message may quote a petition. Marking the run may
+            # fail too (a full disk): the first error is the one that matters.
+            with contextlib.suppress(Exception):
+                self.store.fail_run(run_id, f"dừng vì lỗi {type(error).__name__}")
+            raise
+
+    def _ingest_run(
+        self,
+        run_id: int,
+        items: Iterable[Record | QuarantineRow],
+        progress: ProgressHook | None,
+        skipped: Sequence[SkippedFile],
+    ) -> IngestReport:
         report = IngestReport(run_id=run_id)
         quarantined_rows: list[dict[str, Any]] = []
         # The executor reads ahead by a few chunks; their batches wait here in the same order.
@@ -178,22 +210,43 @@ class IngestRun:
                 continue
             key = _source_key(self._file_hash(item.source_file), item.source_row)
             prepared.append({**outcome, "source_key": key})
+        # Another ingest of the same file may store the same rows between our look-up and our
+        # write: the write then fails whole and the batch is sorted again against what is there.
+        for attempt in range(WRITE_ATTEMPTS):
+            plan = self._plan_batch(prepared, quarantine, report.run_id)
+            try:
+                self.store.write_batch(plan.petitions, plan.duplicates, plan.quarantine)
+                break
+            except ConcurrentWriteError:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+        report.stored += len(plan.petitions)
+        report.duplicates += plan.duplicate_count
+        report.already_ingested += plan.already_ingested
+        report.quarantined += len(quarantine)
+        quarantined_rows.extend(quarantine)
+        days = {p["received_at"].isoformat() for p in plan.petitions if p.get("received_at")}
+        report.days = sorted(days.union(report.days))
+
+    def _plan_batch(
+        self, prepared: list[dict[str, Any]], quarantine: list[dict[str, Any]], run_id: int
+    ) -> _BatchPlan:
+        """Return what of a batch is new, a duplicate, or stored already, against the store."""
+        plan = _BatchPlan()
         seen_keys = self.store.known_source_keys(
             [p["source_key"] for p in prepared] + [q["source_key"] for q in quarantine]
         )
         known = self.store.known_hashes(p["content_hash"] for p in prepared)
-        new_petitions: list[dict[str, Any]] = []
-        new_duplicates: list[dict[str, Any]] = []
         batch_hashes: set[str] = set()
         for petition in prepared:
             digest = petition["content_hash"]
             if digest in known or digest in batch_hashes:
-                report.duplicates += 1
+                plan.duplicate_count += 1
                 if petition["source_key"] in seen_keys:
-                    report.already_ingested += 1
+                    plan.already_ingested += 1
                     continue
                 seen_keys.add(petition["source_key"])
-                new_duplicates.append({
+                plan.duplicates.append({
                     "petition_id": known.get(digest),
                     "content_hash": digest,
                     "source_key": petition["source_key"],
@@ -201,22 +254,16 @@ class IngestRun:
                     "source_row": petition["source_row"],
                     "sender_name": petition["sender_name"],
                     "received_at": petition["received_at"],
-                    "run_id": report.run_id,
+                    "run_id": run_id,
                 })
                 continue
             batch_hashes.add(digest)
-            report.stored += 1
-            new_petitions.append({**petition, "run_id": report.run_id})
-        new_quarantine = []
+            plan.petitions.append({**petition, "run_id": run_id})
         for row in quarantine:
-            report.quarantined += 1
-            quarantined_rows.append(row)
             if row["source_key"] not in seen_keys:
                 seen_keys.add(row["source_key"])
-                new_quarantine.append({**row, "run_id": report.run_id})
-        self.store.write_batch(new_petitions, new_duplicates, new_quarantine)
-        days = {p["received_at"].isoformat() for p in new_petitions if p.get("received_at")}
-        report.days = sorted(days.union(report.days))
+                plan.quarantine.append({**row, "run_id": run_id})
+        return plan
 
     def _quarantine_row(self, row: QuarantineRow) -> dict[str, Any]:
         file_hash = self._file_hash(row.source_file)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import EngineDep, RecordId
+from api.deps import EngineDep, MonitorDep, RecordId, SettingsDep
 from api.security import Admin, Officer, Principal, Viewer, public_text
+from pipeline.config import Settings
 from pipeline.monitor.alerts import (
     AlertNotFound,
     AlertStateError,
@@ -19,10 +21,12 @@ from pipeline.monitor.alerts import (
     parse_rule,
     resolve_alert,
 )
+from pipeline.monitor.engine import Monitor, run_alerts
 from pipeline.store import AlertStore
 from pipeline.taxonomy import default_taxonomy
 
 router = APIRouter(tags=["alerts"])
+logger = logging.getLogger("tamtu.api")
 
 
 class AlertRuleIn(BaseModel):
@@ -111,19 +115,33 @@ def list_rules(engine: EngineDep, _principal: Admin) -> list[AlertRulePublic]:
 
 @router.post("/alert-rules", response_model=AlertRulePublic, status_code=201,
              summary="Thêm quy tắc cảnh báo")
-def create_rule(body: AlertRuleIn, engine: EngineDep, _principal: Admin) -> AlertRulePublic:
-    """Store a new rule; names are unique."""
+def create_rule(body: AlertRuleIn, engine: EngineDep, _principal: Admin,
+                settings: SettingsDep, monitor: MonitorDep, background: BackgroundTasks,
+                ) -> AlertRulePublic:
+    """Store a new rule (names are unique); the hot spots open now are evaluated against it.
+
+    Their notifications are queued and go out with the next `tamtu alerts run`.
+    """
     store = AlertStore(engine)
     try:
         rule = add_rule(store, _rule(body))
     except RuleError as error:
         raise HTTPException(409, str(error)) from error
     assert rule.id is not None
+    background.add_task(_evaluate_now, settings, monitor)
     return _public_rule(store.get_rule(rule.id) or {})
 
 
+def _evaluate_now(settings: Settings, monitor: Monitor) -> None:
+    try:
+        run_alerts(settings, monitor.store, send=False, monitor=monitor)
+    except Exception as error:  # noqa: BLE001 - the rule is stored; the next run evaluates it
+        logger.warning("alert evaluation after a new rule skipped: %s", type(error).__name__)
+
+
 @router.put("/alert-rules/{rule_id}", response_model=AlertRulePublic, summary="Sửa quy tắc")
-def update_rule(rule_id: RecordId, body: AlertRuleIn, engine: EngineDep, _principal: Admin
+def update_rule(rule_id: RecordId, body: AlertRuleIn, engine: EngineDep, _principal: Admin,
+                settings: SettingsDep, monitor: MonitorDep, background: BackgroundTasks,
                 ) -> AlertRulePublic:
     """Replace a rule's settings."""
     store = AlertStore(engine)
@@ -143,6 +161,7 @@ def update_rule(rule_id: RecordId, body: AlertRuleIn, engine: EngineDep, _princi
             if not channel["secret"]:
                 raise HTTPException(422, "Cần nhập lại khóa bí mật của webhook")
     store.update_rule(rule_id, row)
+    background.add_task(_evaluate_now, settings, monitor)
     return _public_rule(store.get_rule(rule_id) or {})
 
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import MonitorDep, StoreDep
 from api.security import Principal, Viewer, check_area, public_text
-from pipeline.monitor.common import HotspotError
+from pipeline.monitor.common import HotspotError, area_matches
 from pipeline.monitor.engine import as_json, default_as_of
 from pipeline.monitor.trends import TrendsError
 
 router = APIRouter(tags=["monitoring"])
 
 
+AREA_HELP = "Một phần tên địa bàn; không phân biệt chữ hoa, có dấu hay không dấu"
 TRENDS_PAGE = 2000
 TRENDS_PAGE_MAX = 50_000
 
@@ -66,9 +67,10 @@ def hotspots(
     principal: Viewer,
     as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
+    area: Annotated[str | None, Query(max_length=200, description=AREA_HELP)] = None,
 ) -> dict[str, Any]:
     """Return hot spots, most severe first, each with its explanation and petition ids."""
-    return _detected(store, principal, as_of, window_days, monitor.hotspots)
+    return _detected(store, principal, as_of, window_days, monitor.hotspots, area)
 
 
 @router.get("/emerging", summary="Vấn đề mới nổi: chiến dịch đơn giống nhau, cụm từ bùng phát")
@@ -78,18 +80,21 @@ def emerging(
     principal: Viewer,
     as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
+    area: Annotated[str | None, Query(max_length=200, description=AREA_HELP)] = None,
 ) -> dict[str, Any]:
     """Return emerging issues with explanation, evidence terms and petition ids."""
-    return _detected(store, principal, as_of, window_days, monitor.emerging)
+    return _detected(store, principal, as_of, window_days, monitor.emerging, area)
 
 
 def _detected(store: Any, principal: Principal, as_of: date | None, window_days: int,
-              detect: Any) -> dict[str, Any]:
+              detect: Any, area: str | None) -> dict[str, Any]:
     day = as_of or default_as_of(store)
     try:
         items = detect(day, window_days=window_days)
     except HotspotError as error:
         raise HTTPException(422, str(error)) from error
+    if area and area.strip():
+        items = [item for item in items if area_matches(item.area, area)]
     data = _visible(principal, items)
     return {"as_of": day.isoformat(), "data": data, "count": len(data)}
 

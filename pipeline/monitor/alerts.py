@@ -372,7 +372,10 @@ def _found(row: dict[str, Any] | None, alert_or_rule_id: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------- evaluation
 @dataclass(frozen=True)
 class AlertChange:
-    """What one evaluation did to one episode: kind is "new", "update" or "closed"."""
+    """What one evaluation did to one episode: kind is "new", "update", "notify" or "closed".
+
+    "notify": an episode already open, told to the receivers of a rule added since.
+    """
 
     kind: str
     alert_id: int
@@ -405,6 +408,7 @@ def evaluate_alerts(
     names = dict(topic_names) if topic_names is not None else _default_topic_names()
     rules = [rule_from_row(row) for row in alert_store.list_rules(enabled_only=True)]
     tracked = {(a["topic"], a["area"]): a for a in alert_store.tracked_alerts()}
+    notified = alert_store.notified_targets([a["id"] for a in tracked.values()])
     changes: list[AlertChange] = []
     still_present: list[int] = []
     for spot in _strongest_per_episode(hotspots):
@@ -423,6 +427,11 @@ def evaluate_alerts(
             changes.append(_update(alert_store, current, spot, matching, names, now))
         else:
             still_present.append(current["id"])
+            if current["status"] != "resolved":
+                late = _late_deliveries(alert_store, current, spot, matching, names, now,
+                                        notified.get(current["id"], set()))
+                if late is not None:
+                    changes.append(late)
     alert_store.mark_seen(still_present, now)
     for alert in tracked.values():
         if now - alert["last_seen_at"] >= close_after:
@@ -520,6 +529,22 @@ def _open(
         return None
     return AlertChange(kind="new", alert_id=alert_id, topic=spot.topic, area=spot.area,
                        severity=spot.severity, count=spot.count, deliveries=len(deliveries))
+
+
+def _late_deliveries(
+    alert_store: AlertStore, alert: Mapping[str, Any], spot: HotspotLike,
+    rules: Sequence[AlertRule], names: Mapping[str, str], now: datetime,
+    notified: set[tuple[str, str]],
+) -> AlertChange | None:
+    """Tell the receivers of rules added while the episode was open; None when none is new."""
+    payload = _payload(spot, names, None)
+    rows = [row for row in _deliveries(rules, "new", int(alert["revision"]), payload, now)
+            if (row["channel"], row["target"]) not in notified]
+    if not rows:
+        return None
+    alert_store.queue_deliveries(alert["id"], rows)
+    return AlertChange(kind="notify", alert_id=alert["id"], topic=spot.topic, area=spot.area,
+                       severity=spot.severity, count=spot.count, deliveries=len(rows))
 
 
 def _update(

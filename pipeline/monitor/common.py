@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.intake.normalize import fold_diacritics
 from pipeline.monitor.trends import check_frame
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
@@ -19,6 +20,11 @@ MIN_HISTORY_DAYS = 28
 
 class HotspotError(ValueError):
     """Hot-spot or emerging-issue detection was called with a bad argument."""
+
+
+def area_matches(area: str, wanted: str) -> bool:
+    """Return True when `wanted` is part of the area's name, ignoring case and diacritics."""
+    return fold_diacritics(wanted.strip()) in fold_diacritics(area)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from pipeline.store.database import utcnow
+from pipeline.store.database import is_read_only, utcnow
 from pipeline.store.schema import api_tokens, audit_log, sessions, users
 
 
@@ -129,7 +131,16 @@ class SecurityStore:
             conn.execute(sa.delete(sessions).where(sessions.c.session_hash == session_hash))
 
     def append_audit(self, entry: Mapping[str, Any]) -> None:
-        """Append one audit entry (the log has no update or delete)."""
+        """Append one audit entry (the log has no update or delete).
+
+        On a read-only database the entry goes to the "tamtu.audit" log instead: reading stays
+        possible and still leaves a trace (entries hold no text and no token).
+        """
+        if is_read_only(self.engine):
+            logging.getLogger("tamtu.audit").warning(
+                "audit %s", json.dumps({"at": utcnow().isoformat(), **entry}, default=str,
+                                       ensure_ascii=False))
+            return
         with self.engine.begin() as conn:
             conn.execute(sa.insert(audit_log), {"at": utcnow(), **entry})
 

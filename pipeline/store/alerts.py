@@ -171,6 +171,24 @@ class AlertStore:
             return result.rowcount == 1
 
     # ------------------------------------------------------------------ delivery queue
+    def notified_targets(self, alert_ids: Sequence[int]) -> dict[int, set[tuple[str, str]]]:
+        """Return {alert id: {(channel, target)}} of every delivery queued for those alerts."""
+        found: dict[int, set[tuple[str, str]]] = {alert_id: set() for alert_id in alert_ids}
+        if not alert_ids:
+            return found
+        query = sa.select(alert_deliveries.c.alert_id, alert_deliveries.c.channel,
+                          alert_deliveries.c.target).where(
+            alert_deliveries.c.alert_id.in_(list(alert_ids)))
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                found[row.alert_id].add((row.channel, row.target))
+        return found
+
+    def queue_deliveries(self, alert_id: int, deliveries: Sequence[Mapping[str, Any]]) -> None:
+        """Queue deliveries of an episode that is already tracked (for rules added since)."""
+        with self.engine.begin() as conn:
+            self._queue(conn, alert_id, deliveries)
+
     def list_deliveries(self, *, alert_id: int | None = None) -> list[dict[str, Any]]:
         """Return delivery rows in queue order, optionally for one alert."""
         query = sa.select(alert_deliveries).order_by(alert_deliveries.c.id)

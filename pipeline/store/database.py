@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from operator import itemgetter
@@ -9,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
+
+from pipeline.intake.normalize import fold_diacritics
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -18,9 +23,80 @@ class StoreError(RuntimeError):
     """The database cannot be reached or is not at the expected schema."""
 
 
+READ_ONLY_MESSAGE = (
+    "cơ sở dữ liệu chỉ cho phép đọc (tệp hoặc thư mục không ghi được): chỉ xem được, "
+    "không lưu được gì"
+)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """Return the file of a SQLite URL, or None for memory databases and other backends."""
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return None
+    database = url.database
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return None if database in ("", ":memory:") else Path(database)
+
+
+def _read_only_file(url: URL) -> Path | None:
+    """Return the SQLite file when this process may read it but not write it, else None."""
+    path = _sqlite_file(url)
+    if path is None or not path.is_file():
+        return None
+    if url.query.get("mode") == "ro" or not os.access(path, os.W_OK):
+        return path
+    return None
+
+
+def is_read_only(engine: Engine) -> bool:
+    """Return True when the engine's database is a SQLite file this process cannot write."""
+    return _read_only_file(engine.url) is not None
+
+
+def _read_only_url(path: Path) -> str:
+    # A WAL database needs its -shm file: in a folder we cannot write, SQLite could not create
+    # it and refuses to open the file at all, unless told that nothing will change it.
+    immutable = not os.access(path.parent, os.W_OK) and not path.with_name(
+        path.name + "-shm").exists()
+    return f"sqlite:///file:{path.resolve()}?mode=ro{'&immutable=1' if immutable else ''}&uri=true"
+
+
 def utcnow() -> datetime:
     """Return the current UTC time without tzinfo (stored as naive UTC in both databases)."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+class folded(GenericFunction[str]):  # noqa: N801 - named like SQL functions
+    """SQL `folded(text)`: the text lower-cased without diacritics, as `fold_diacritics` gives.
+
+    SQLite calls our Python function (registered on every connection); PostgreSQL maps every
+    Vietnamese letter with a mark to its plain letter with `translate`, so no extension is needed.
+    """
+
+    type = sa.Text()
+    name = "tamtu_fold"
+    inherit_cache = True
+
+
+def _marked_letters() -> tuple[str, str]:
+    marked = [chr(c) for c in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))]
+    pairs = [(c, fold_diacritics(c)) for c in marked if c.isalpha()]
+    pairs = [(c, f) for c, f in pairs if len(f) == 1 and f.isascii() and f != c]
+    return "".join(c for c, _ in pairs), "".join(f for _, f in pairs)
+
+
+_MARKED, _PLAIN = _marked_letters()
+
+
+@compiles(folded, "postgresql")
+def _folded_postgresql(element: folded, compiler: Any, **kw: Any) -> str:
+    argument = compiler.process(element.clauses, **kw)
+    return f"lower(translate({argument}, '{_MARKED}', '{_PLAIN}'))"
+
+
+def _sqlite_fold(value: str | None) -> str | None:
+    return None if value is None else fold_diacritics(value)
 
 
 def create_db_engine(url: str) -> Engine:
@@ -28,7 +104,9 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
-        engine = sa.create_engine(url, future=True)
+        read_only = _read_only_file(make_url(url))
+        engine = sa.create_engine(url if read_only is None else _read_only_url(read_only),
+                                  future=True)
     except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as error:
         raise StoreError(
             f"địa chỉ cơ sở dữ liệu '{url.split('@')[-1]}' không dùng được: chỉ hỗ trợ "
@@ -39,21 +117,54 @@ def create_db_engine(url: str) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if read_only is None:  # switching the journal mode writes to the file
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Two ingests at once take turns at writing; a batch can hold the lock for seconds.
+            cursor.execute("PRAGMA busy_timeout=60000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            dbapi_connection.create_function("tamtu_fold", 1, _sqlite_fold, deterministic=True)
 
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database schema to the newest migration (Alembic)."""
-    from alembic import command
+def _alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def at_newest_schema(engine: Engine) -> bool:
+    """Return True when the database already has every migration (checked without writing)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except sa.exc.OperationalError as error:
+        raise StoreError(f"Không kết nối được cơ sở dữ liệu: {error.orig}") from error
+    return current == heads
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database schema to the newest migration (Alembic); no write when it is there.
+
+    A read-only database at the newest schema is fine (it serves reads); one that needs a
+    migration raises StoreError with a clear reason.
+    """
+    from alembic import command
+
+    if at_newest_schema(engine):
+        return
+    if is_read_only(engine):
+        raise StoreError(f"{READ_ONLY_MESSAGE}; cấu trúc của nó cũ, cần nâng cấp bằng một "
+                         "tài khoản có quyền ghi")
+    config = _alembic_config()
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection

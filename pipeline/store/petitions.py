@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -10,9 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from pipeline.intake.normalize import fold_diacritics
 from pipeline.store.aggregates import add_petitions
 from pipeline.store.clusters import cluster_of, index_petitions
-from pipeline.store.database import chunks, utcnow
+from pipeline.store.database import chunks, folded, utcnow
 from pipeline.store.schema import (
     duplicates,
     ingest_runs,
@@ -23,6 +26,10 @@ from pipeline.store.schema import (
 )
 
 
+class ConcurrentWriteError(RuntimeError):
+    """Another writer stored some of the batch's rows first; nothing of the batch was written."""
+
+
 class PetitionStore:
     """Reads and writes petitions, duplicates, quarantine rows and ingest runs."""
 
@@ -31,11 +38,12 @@ class PetitionStore:
 
     # ------------------------------------------------------------------ runs
     def start_run(self, paths: Sequence[str]) -> int:
-        """Return the id of a new ingest run."""
+        """Return the id of a new ingest run, owned by this process on this machine."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.insert(ingest_runs).returning(ingest_runs.c.id),
-                {"started_at": utcnow(), "paths": "\n".join(paths)},
+                {"started_at": utcnow(), "paths": "\n".join(paths), "status": "running",
+                 "host": socket.gethostname(), "pid": os.getpid()},
             )
             return int(result.scalar_one())
 
@@ -45,8 +53,43 @@ class PetitionStore:
             conn.execute(
                 sa.update(ingest_runs)
                 .where(ingest_runs.c.id == run_id)
-                .values(finished_at=utcnow(), report_dir=report_dir, **counts)
+                .values(finished_at=utcnow(), report_dir=report_dir, status="finished",
+                        **counts)
             )
+
+    def fail_run(self, run_id: int, reason: str) -> None:
+        """Mark a run failed with a one-line reason (never petition text)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(ingest_runs)
+                .where(ingest_runs.c.id == run_id, ingest_runs.c.status == "running")
+                .values(finished_at=utcnow(), status="failed", failure=reason)
+            )
+
+    def fail_abandoned_runs(self) -> list[int]:
+        """Mark failed the runs of this machine whose process is gone; return their ids.
+
+        Runs of other machines (a shared PostgreSQL) are left alone: their processes cannot be
+        seen from here. The rows such a run stored stay; running the same files again stores
+        only the rows it had not reached.
+        """
+        host = socket.gethostname()
+        with self.engine.connect() as conn:
+            running = conn.execute(
+                sa.select(ingest_runs.c.id, ingest_runs.c.pid).where(
+                    ingest_runs.c.status == "running", ingest_runs.c.host == host)
+            ).all()
+        gone = [row.id for row in running if row.pid is None or not _process_alive(row.pid)]
+        for run_id in gone:
+            self.fail_run(run_id, "tiến trình nhập đã dừng giữa chừng (bị tắt hoặc lỗi); "
+                                  "các dòng đã lưu được giữ, chạy lại để nhập phần còn lại")
+        return gone
+
+    def runs(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Return the latest ingest runs, newest first."""
+        query = sa.select(ingest_runs).order_by(ingest_runs.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     # ------------------------------------------------------------------ batch writes
     def known_hashes(self, hashes: Iterable[str]) -> dict[str, int]:
@@ -88,6 +131,20 @@ class PetitionStore:
 
         Duplicates may name their first copy by `content_hash` when it is in the same batch.
         """
+        try:
+            return self._write_batch(new_petitions, new_duplicates, new_quarantine)
+        except sa.exc.IntegrityError as error:
+            if not _unique_clash(error):
+                raise
+            # The rows are not quoted: the database's message holds petition values.
+            raise ConcurrentWriteError("rows of this batch were stored by another run") from None
+
+    def _write_batch(
+        self,
+        new_petitions: Sequence[dict[str, Any]],
+        new_duplicates: Sequence[dict[str, Any]],
+        new_quarantine: Sequence[dict[str, Any]],
+    ) -> dict[str, int]:
         now = utcnow()
         ids: dict[str, int] = {}
         with self.engine.begin() as conn:
@@ -199,6 +256,28 @@ class PetitionStore:
             return [dict(row._mapping) for row in conn.execute(query.order_by(petitions.c.id))]
 
 
+def _unique_clash(error: sa.exc.IntegrityError) -> bool:
+    message = str(error.orig).lower()
+    return "unique" in message or "duplicate key" in message
+
+
+def _process_alive(pid: int) -> bool:
+    """Return True when a process with this id runs on this machine (zombies count as gone)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 @dataclass(frozen=True)
 class PetitionFilter:
     """Filters of the petition list; every field optional."""
@@ -232,7 +311,9 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
                 petition_signals.c.signal == filters.signal)
         ))
     if filters.area:
-        query = query.where(petitions.c.area.ilike(f"%{_escape_like(filters.area)}%", escape="\\"))
+        # "GIO MY", "gio mỹ" and "Gio Mỹ" all find "thôn Gio Mỹ", on SQLite and PostgreSQL.
+        wanted = _escape_like(fold_diacritics(filters.area.strip()))
+        query = query.where(folded(petitions.c.area).like(f"%{wanted}%", escape="\\"))
     if filters.places_allowed is not None:
         query = query.where(sa.or_(sa.false(), *(
             _same_place(place) for place in filters.places_allowed

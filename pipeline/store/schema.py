@@ -18,6 +18,12 @@ ingest_runs = sa.Table(
     sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
     sa.Column("quarantined", sa.Integer, nullable=False, server_default="0"),
     sa.Column("report_dir", sa.Text),
+    # "running", "finished" or "failed"; a run whose process is gone is marked failed by the
+    # next ingest (migration 0006).
+    sa.Column("status", sa.String(10), nullable=False, server_default="running"),
+    sa.Column("host", sa.Text),
+    sa.Column("pid", sa.Integer),
+    sa.Column("failure", sa.Text),
 )
 
 petitions = sa.Table(

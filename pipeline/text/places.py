@@ -992,10 +992,11 @@ def _bare_text_village(
 
 def _ner_mentions(text: str, gaz: Gazetteer, nat: _National | None) -> dict[str, _Mention]:
     """Return mentions built from underthesea's NER locations (slow: several ms per text)."""
-    from underthesea import ner  # heavy: loads a model on first call
+    # Heavy: loads a model on first call, under the tokenizer module's loading lock.
+    from pipeline.text.tokenize import underthesea_tool
 
     spans: list[list[str]] = []
-    for token, _pos, _chunk, tag in ner(text):
+    for token, _pos, _chunk, tag in underthesea_tool("ner")(text):
         if tag == "B-LOC" or (tag == "I-LOC" and not spans):
             spans.append([token])
         elif tag == "I-LOC":

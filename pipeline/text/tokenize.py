@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Iterable
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Iterable
+from functools import cache, lru_cache
+from typing import Any, Literal
 
 # Sentences repeat a lot across petitions (greetings, headers, closing formulas), so the cache is
 # per sentence rather than per text.
@@ -12,12 +15,32 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:\n])\s+")
 _CACHE_SIZE = 200_000
 
 
-@lru_cache(maxsize=1)
-def _word_tokenize():  # type: ignore[no-untyped-def]
-    # Imported on first use: loading underthesea costs about half a second.
-    from underthesea import word_tokenize
+# underthesea loads each model on the first call and publishes it before it is ready: a second
+# thread calling meanwhile gets "'NoneType' object has no attribute ...". One lock for every
+# first call; it is never taken again once a tool is loaded.
+_LOAD_LOCK = threading.Lock()
+_WARM_SENTENCE = "Đường liên thôn Tân Mỹ bị sạt lở."
+UnderstheseaTool = Literal["word_tokenize", "ner"]
 
-    return word_tokenize
+
+@cache
+def underthesea_tool(name: UnderstheseaTool) -> Callable[..., Any]:
+    """Return underthesea's function `name` with its model loaded, safe to call from threads."""
+    # Imported on first use: loading underthesea costs about half a second.
+    with _LOAD_LOCK:
+        tool: Callable[..., Any] = getattr(importlib.import_module("underthesea"), name)
+        tool(_WARM_SENTENCE)
+        return tool
+
+
+def warm_up_tools(names: Iterable[UnderstheseaTool] = ("word_tokenize", "ner")) -> None:
+    """Load underthesea's models now (servers call this before taking requests)."""
+    for name in names:
+        underthesea_tool(name)
+
+
+def _word_tokenize() -> Callable[[str], list[str]]:
+    return underthesea_tool("word_tokenize")
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

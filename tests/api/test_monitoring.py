@@ -154,3 +154,20 @@ def test_posting_petitions_evaluates_alerts(client: TestClient, settings: Settin
     assert store.list_rules(), "default rules were installed on first evaluation"
     alerts = store.list_alerts()
     assert any(a["topic"] == "religion" and "Phúc Lâm" in a["area"] for a in alerts)
+
+
+@pytest.mark.parametrize("typed", ["PHUC LAM", "phuc lam", "Phúc Lâm", "PHÚC LÂM"])
+def test_area_filters_ignore_case_and_accents(client: TestClient, typed: str) -> None:
+    spots = client.get("/api/v1/hotspots", params={"as_of": AS_OF.isoformat(), "area": typed})
+    assert spots.status_code == 200
+    assert spots.json()["data"] and all("Phúc Lâm" in h["area"] for h in spots.json()["data"])
+    listed = client.get("/api/v1/petitions", params={"area": typed, "limit": 100}).json()
+    assert listed["count"] == len(RELIGION)
+    trends = client.get("/api/v1/trends", params={"area": typed, "level": "village"}).json()
+    assert {row["area"] for row in trends["data"]} == {"thôn Phúc Lâm, xã Vĩnh Giang"}
+    assert sum(row["count"] for row in trends["data"]) >= len(RELIGION)
+
+
+def test_hotspot_area_filter_that_matches_nothing(client: TestClient) -> None:
+    body = client.get("/api/v1/hotspots", params={"as_of": AS_OF.isoformat(), "area": "Gio Mai"})
+    assert body.status_code == 200 and body.json()["data"] == []

@@ -325,6 +325,30 @@ def test_two_rules_with_the_same_receiver_send_once(alert_store: AlertStore) -> 
     assert change.deliveries == 1
 
 
+def test_a_rule_added_while_a_hot_spot_is_open_alerts_for_it(alert_store: AlertStore) -> None:
+    add_rule(alert_store, _rule("Đất đai", channels=(EMAIL,)))
+    (opened,) = evaluate_alerts(alert_store, [Spot()], T0)
+    assert evaluate_alerts(alert_store, [Spot()], T0 + timedelta(hours=1)) == []
+
+    district = EmailChannel(("phong.tnmt@huyen.example.vn",))
+    add_rule(alert_store, _rule("Huyện theo dõi đất đai", topics=("land",),
+                                channels=(district, EMAIL)))
+    (told,) = evaluate_alerts(alert_store, [Spot()], T0 + timedelta(hours=2))
+    assert (told.kind, told.alert_id, told.deliveries) == ("notify", opened.alert_id, 1)
+    targets = [(d["target"], d["event"]) for d in alert_store.list_deliveries()]
+    assert targets == [("canbo.xa@example.vn", "new"), ("phong.tnmt@huyen.example.vn", "new")]
+    # Told once: the next evaluations of the same episode stay silent.
+    assert evaluate_alerts(alert_store, [Spot()], T0 + timedelta(hours=3)) == []
+
+
+def test_a_new_rule_does_not_reopen_a_resolved_episode(alert_store: AlertStore) -> None:
+    add_rule(alert_store, _rule("Đất đai", channels=(EMAIL,)))
+    (opened,) = evaluate_alerts(alert_store, [Spot()], T0)
+    resolve_alert(alert_store, opened.alert_id, "canbo", "đã xử lý", now=T0)
+    add_rule(alert_store, _rule("Huyện", channels=(EmailChannel(("huyen@example.vn",)),)))
+    assert evaluate_alerts(alert_store, [Spot()], T0 + timedelta(hours=1)) == []
+
+
 def test_acknowledge_and_resolve(alert_store: AlertStore) -> None:
     add_rule(alert_store, _rule())
     (new,) = evaluate_alerts(alert_store, [Spot()], T0)
