@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_text import VietnameseTyper
 from pipeline.config import Settings, get_settings
 from pipeline.records import SOURCE_TYPE_NAMES, SOURCE_TYPES
 
@@ -21,14 +22,43 @@ if TYPE_CHECKING:  # the store, readers and places load on first use: faster sta
     from pipeline.run import IngestReport
     from pipeline.store import PetitionStore
 
-app = typer.Typer(
+app = VietnameseTyper(
     help="Tâm tư: đọc đơn thư, phản ánh của Nhân dân; thống kê theo lĩnh vực và địa bàn.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+DAILY_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("tamtu ingest so-theo-doi-don-thu.xlsx", "Nhập sổ theo dõi, tệp đơn (CSV, XLSX, DOCX, …)"),
+    ("tamtu hotspots", "Điểm nóng theo dữ liệu mới nhất, kèm giải thích"),
+    ("tamtu alerts run", "Xét điểm nóng, mở cảnh báo và gửi thông báo"),
+    ("tamtu alerts list --status open", "Cảnh báo chưa ai nhận xử lý"),
+    ("tamtu trends --area \"Phúc Lâm\" --from 01/06/2025", "Số đơn theo tháng của một địa bàn"),
+    ("tamtu report --month 06/2025 --pdf", "Báo cáo tháng để trình ký (DOCX, PDF)"),
+    ("tamtu serve", "Mở trang theo dõi trên trình duyệt"),
+)
+
+
+@app.callback()
+def overview(ctx: typer.Context) -> None:
+    """Tâm tư: đọc đơn thư, phản ánh của Nhân dân; thống kê theo lĩnh vực và địa bàn."""
+    if ctx.invoked_subcommand is not None:
+        return
+    view = Table.grid(padding=(0, 3))
+    view.add_column(style="bold cyan", no_wrap=True)
+    view.add_column()
+    for command, purpose in DAILY_COMMANDS:
+        view.add_row(command, purpose)
+    console.print("[bold]Tâm tư[/] — đơn thư, phản ánh, kiến nghị của Nhân dân.\n"
+                  "Việc hằng ngày:", highlight=False)
+    console.print(view)
+    console.print("Ngày viết dd/mm/yyyy (ví dụ 05/06/2025), tháng mm/yyyy (06/2025).\n"
+                  "Mọi lệnh: tamtu --help · hướng dẫn một lệnh: tamtu report --help",
+                  highlight=False)
 
 
 class UserError(Exception):
@@ -637,7 +667,7 @@ def rebuild_clusters() -> None:
     console.print(f"Đã xếp lại {done} đơn vào các nhóm đơn gần giống nhau.", highlight=False)
 
 
-alerts_app = typer.Typer(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
+alerts_app = VietnameseTyper(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
@@ -744,9 +774,9 @@ def alerts_ack(
 
 
 # ---------------------------------------------------------------------- accounts
-users_app = typer.Typer(help="Người dùng và vai trò (viewer, analyst, officer, admin).",
+users_app = VietnameseTyper(help="Người dùng và vai trò (viewer, analyst, officer, admin).",
                         no_args_is_help=True)
-tokens_app = typer.Typer(help="Mã truy cập (token) của người dùng.", no_args_is_help=True)
+tokens_app = VietnameseTyper(help="Mã truy cập (token) của người dùng.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
