@@ -81,13 +81,15 @@ def files_of(paths: Sequence[Path]) -> list[Path]:
 
 
 class TimeLeftColumn(ProgressColumn):
-    """ "còn 0:01:20" while the total is known, "đã 0:00:12" before that."""
+    """"còn 0:01:20" once the total and a first count are known, "đã chạy 0:00:12" before."""
 
     def render(self, task: Task) -> Text:
-        if task.total is None or task.time_remaining is None:
-            elapsed = timedelta(seconds=int(task.elapsed or 0))
-            return Text(f"đã chạy {elapsed}", style="dim")
-        return Text(f"còn {timedelta(seconds=int(task.time_remaining))}", style="cyan")
+        elapsed = task.elapsed or 0.0
+        if not task.total or not task.completed:
+            return Text(f"đã chạy {timedelta(seconds=int(elapsed))}", style="dim")
+        # From the average pace so far: steady over a file whose chunks arrive in bursts.
+        left = elapsed * max(task.total - task.completed, 0) / task.completed
+        return Text(f"còn {timedelta(seconds=round(left))}", style="cyan")
 
 
 def ingest_bar(console: Console, *, disable: bool) -> Progress:
