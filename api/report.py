@@ -514,7 +514,9 @@ class _Writer:
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *,
               size: float = 12, bold_last: bool = False, first_width_cm: float | None = None,
-              ) -> Any:
+              widths_cm: Sequence[float] | None = None) -> Any:
+        """Add a table of figures (numbers right-aligned); `widths_cm` fixes every column and
+        leaves its words left-aligned, else `first_width_cm` fixes the first one."""
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.shared import Cm
 
@@ -530,15 +532,17 @@ class _Writer:
                 para.paragraph_format.first_line_indent = Cm(0)
                 if r == 0:
                     para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                elif c > 0:
+                elif c > 0 and widths_cm is None:
                     para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         repeat_header_row(table)
-        if first_width_cm is not None:
-            # Fixed widths: the first column holds names (villages, topics) on one line, the
-            # others share what is left of the text width.
+        if first_width_cm is not None and widths_cm is None:
+            # The first column holds names (villages, topics) on one line, the others share
+            # what is left of the text width.
             text_width = PAGE_CM[0] - MARGINS_CM["left"] - MARGINS_CM["right"]
             rest = (text_width - first_width_cm) / max(len(header) - 1, 1)
-            widths = [first_width_cm, *[rest] * (len(header) - 1)]
+            widths_cm = [first_width_cm, *[rest] * (len(header) - 1)]
+        if widths_cm is not None:
+            widths = list(widths_cm)
             table.autofit = False
             table._tbl.tblPr.append(_xml("w:tblLayout", type="fixed"))
             for column, width in zip(table.columns, widths, strict=True):
@@ -1048,7 +1052,7 @@ def _hotspots_section(writer: _Writer, data: _Data, scrub: _Scrubber) -> None:
         [[str(r["id"]), f"{scrub(str(r['area']))}; {names.get(r['topic'], r['topic'])}",
           SEVERITY_NAMES.get(r["severity"], r["severity"]), scrub(str(r["explanation"])),
           ALERT_STATUS_NAMES.get(r["status"], r["status"])] for r in data.alerts],
-        size=10,
+        size=10, widths_cm=(1.2, 3.6, 1.8, 6.6, 2.8),
     )
 
 
