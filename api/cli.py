@@ -5,15 +5,23 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
+from api.cli_progress import IngestTracker, ingest_bar, step_bar
+from api.cli_text import VietnameseTyper
 from pipeline.config import Settings, get_settings
 from pipeline.records import SOURCE_TYPE_NAMES, SOURCE_TYPES
 
@@ -21,14 +29,43 @@ if TYPE_CHECKING:  # the store, readers and places load on first use: faster sta
     from pipeline.run import IngestReport
     from pipeline.store import PetitionStore
 
-app = typer.Typer(
+app = VietnameseTyper(
     help="Tâm tư: đọc đơn thư, phản ánh của Nhân dân; thống kê theo lĩnh vực và địa bàn.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+DAILY_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("tamtu ingest so-theo-doi-don-thu.xlsx", "Nhập sổ theo dõi, tệp đơn (CSV, XLSX, DOCX, …)"),
+    ("tamtu hotspots", "Điểm nóng theo dữ liệu mới nhất, kèm giải thích"),
+    ("tamtu alerts run", "Xét điểm nóng, mở cảnh báo và gửi thông báo"),
+    ("tamtu alerts list --status open", "Cảnh báo chưa ai nhận xử lý"),
+    ("tamtu trends --area \"Phúc Lâm\" --from 01/06/2025", "Số đơn theo tháng của một địa bàn"),
+    ("tamtu report --month 06/2025 --pdf", "Báo cáo tháng để trình ký (DOCX, PDF)"),
+    ("tamtu serve", "Mở trang theo dõi trên trình duyệt"),
+)
+
+
+@app.callback()
+def overview(ctx: typer.Context) -> None:
+    """Tâm tư: đọc đơn thư, phản ánh của Nhân dân; thống kê theo lĩnh vực và địa bàn."""
+    if ctx.invoked_subcommand is not None:
+        return
+    view = Table.grid(padding=(0, 3))
+    view.add_column(style="bold cyan", no_wrap=True)
+    view.add_column()
+    for command, purpose in DAILY_COMMANDS:
+        view.add_row(command, purpose)
+    console.print("[bold]Tâm tư[/] — đơn thư, phản ánh, kiến nghị của Nhân dân.\n"
+                  "Việc hằng ngày:", highlight=False)
+    console.print(view)
+    console.print("Ngày viết dd/mm/yyyy (ví dụ 05/06/2025), tháng mm/yyyy (06/2025).\n"
+                  "Mọi lệnh: tamtu --help · hướng dẫn một lệnh: tamtu report --help",
+                  highlight=False)
 
 
 class UserError(Exception):
@@ -37,7 +74,7 @@ class UserError(Exception):
 
 def fail(message: str, code: int = 1) -> None:
     """Print one line to stderr and exit with the code."""
-    err_console.print(f"[bold red]Lỗi:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]Lỗi:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -171,16 +208,15 @@ def ingest(
         ingestor = Ingestor(source_type=source_type, mapping=column_map,
                             limits=ReadLimits.from_settings(settings))
         show_progress = not as_json and sys.stderr.isatty()
-        with Progress(
-            TextColumn("[bold]Đang đọc[/]"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("bản ghi"), TimeElapsedColumn(),
-            console=err_console, disable=not show_progress, transient=True,
-        ) as bar:
-            task = bar.add_task("ingest", total=None)
+        with ingest_bar(err_console, disable=not show_progress) as bar:
+            tracker = IngestTracker(bar, paths)
+            skipped: list[Any] = []
             try:
-                report = runner.ingest_paths(
-                    paths, ingestor=ingestor, progress=lambda n: bar.advance(task, n)
+                report = runner.ingest_items(
+                    tracker.watch(ingestor.read_paths(paths, skipped)),
+                    label=[str(p) for p in paths], progress=tracker.advance, skipped=skipped,
                 )
+                tracker.finish()
             except BrokenProcessPool:
                 fail("một tiến trình xử lý dừng đột ngột (có thể do thiếu bộ nhớ); chạy lại với "
                      "--workers 1 — các bản ghi đã lưu không bị nhập hai lần")
@@ -506,14 +542,80 @@ def serve(
 
 
 # ---------------------------------------------------------------------- monitoring
-def _parse_day(value: str | None) -> date | None:
+DAY_HELP = "dd/mm/yyyy, ví dụ 05/06/2025 (hoặc 2025-06-05)"
+
+
+def _parse_day(value: str | None, option: str = "ngày") -> date | None:
+    """Return the day written dd/mm/yyyy (or ISO) in an option, or exit with one line."""
+    from pipeline.intake.dates import DateError, parse_day
+
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"ngày '{value}' không đúng dạng YYYY-MM-DD", 2)
+        return parse_day(value)
+    except DateError as error:
+        fail(f"{option}: {error}", 2)
     return None
+
+
+def _today() -> date:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date()
+
+
+def _refuse_future(day: date | None, option: str) -> None:
+    if day is not None and day > _today():
+        fail(f"{option}: ngày {day:%d/%m/%Y} chưa đến (hôm nay là {_today():%d/%m/%Y})")
+
+
+def _data_span(store: PetitionStore) -> tuple[date, date] | None:
+    """Return the first and last day of the stored petitions, or None when there are none."""
+    import sqlalchemy as sa
+
+    from pipeline.store import petitions
+
+    received = petitions.c.received_at
+    with store.engine.connect() as conn:
+        first, last = conn.execute(sa.select(sa.func.min(received), sa.func.max(received))).one()
+    return (first, last) if first is not None else None
+
+
+def _span_text(span: tuple[date, date] | None) -> str:
+    if span is None:
+        return "cơ sở dữ liệu chưa có đơn nào (nhập bằng: tamtu ingest TỆP)"
+    return f"dữ liệu hiện có từ {span[0]:%d/%m/%Y} đến {span[1]:%d/%m/%Y}"
+
+
+def _refuse_unknown_area(store: PetitionStore, area: str | None) -> None:
+    """Exit with one line when no stored petition lies in `area` (part of a name)."""
+    from pipeline.intake.normalize import fold_diacritics
+
+    if area is None:
+        return
+    wanted = fold_diacritics(area.strip())
+    if not wanted:
+        fail("--area: tên địa bàn trống", 2)
+    if not any(wanted in fold_diacritics(name or "") for name in store.counts_by("area")):
+        fail(f"không có đơn nào ở địa bàn '{area.strip()}' (xem tên các thôn, xã: "
+             "tamtu trends --level village)")
+
+
+def _refuse_outside_data(store: PetitionStore, start: date | None, end: date | None) -> None:
+    """Exit with one line when the days asked lie wholly outside the stored data."""
+    span = _data_span(store)
+    if span is None:
+        fail(_span_text(span))
+    assert span is not None
+    if (start is not None and start > span[1]) or (end is not None and end < span[0]):
+        asked = " ".join(filter(None, (start and f"từ {start:%d/%m/%Y}",
+                                       end and f"đến {end:%d/%m/%Y}")))
+        fail(f"không có đơn nào {asked}; {_span_text(span)}")
+
+
+def warn(message: str) -> None:
+    """Print one warning line to stderr (an empty answer that is a real answer, and why)."""
+    err_console.print(f"[yellow]Lưu ý:[/] {message}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -523,8 +625,9 @@ def trends(
     = "all",
     topic: Annotated[str | None, typer.Option("--topic", help="Mã lĩnh vực, ví dụ land")] = None,
     area: Annotated[str | None, typer.Option("--area", help="Một phần tên địa bàn")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="Từ ngày YYYY-MM-DD")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Đến ngày YYYY-MM-DD")] = None,
+    start: Annotated[str | None, typer.Option("--from", metavar="NGÀY",
+                                               help=f"Từ ngày, {DAY_HELP}")] = None,
+    end: Annotated[str | None, typer.Option("--to", metavar="NGÀY", help="Đến ngày")] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Ghi ra tệp CSV")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
     limit: Annotated[int | None, typer.Option(
@@ -537,14 +640,26 @@ def trends(
     from pipeline.monitor.engine import trends_table
     from pipeline.monitor.trends import TrendsError
 
+    first, last = _parse_day(start, "--from"), _parse_day(end, "--to")
+    if first and last and first > last:
+        fail(f"--from {first:%d/%m/%Y} sau --to {last:%d/%m/%Y}", 2)
+    _refuse_future(first, "--from")
     settings, store = settings_and_store()
+    _refuse_unknown_area(store, area)
+    _refuse_outside_data(store, first, last)
     try:
         table = trends_table(store, period=period, level=level,  # type: ignore[arg-type]
-                             topic=topic, area=area, start=_parse_day(start),
-                             end=_parse_day(end))
+                             topic=topic, area=area, start=first, end=last)
     except TrendsError as error:
         fail(str(error), 2)
     total = len(table)
+    if total == 0:
+        asked = ", ".join(filter(None, (topic and f"lĩnh vực {topic}", area and f"địa bàn {area}",
+                                        first and f"từ {first:%d/%m/%Y}",
+                                        last and f"đến {last:%d/%m/%Y}")))
+        warn(f"không có đơn nào khớp ({asked or 'mọi đơn'}); {_span_text(_data_span(store))}")
+        if output is None and not as_json:
+            return
     if limit is not None or offset:
         table = table.iloc[offset:offset + limit if limit is not None else None]
         err_console.print(f"Dòng {offset + 1}–{offset + len(table)} trong {total} dòng",
@@ -587,18 +702,32 @@ def _missing(value: Any) -> bool:
 
 @app.command()
 def hotspots(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Ngày xét YYYY-MM-DD")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="NGÀY",
+        help=f"Ngày xét, {DAY_HELP}; mặc định: ngày của dữ liệu mới nhất")] = None,
+    area: Annotated[str | None, typer.Option("--area", help="Chỉ một địa bàn (một phần tên)")]
+    = None,
     emerging: Annotated[bool, typer.Option("--emerging", help="Cả vấn đề mới nổi")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="In danh sách JSON")] = False,
 ) -> None:
     """Điểm nóng (và vấn đề mới nổi) tại một ngày, kèm giải thích và số hiệu đơn."""
+    from pipeline.intake.normalize import fold_diacritics
+    from pipeline.monitor.engine import WINDOW_DAYS, default_as_of, emerging_on, hotspots_on
     from pipeline.monitor.engine import as_json as item_json
-    from pipeline.monitor.engine import default_as_of, emerging_on, hotspots_on
 
+    asked = _parse_day(as_of, "--as-of")
+    _refuse_future(asked, "--as-of")
     settings, store = settings_and_store()
-    day = _parse_day(as_of) or default_as_of(store)
-    spots = hotspots_on(store, day)
-    issues = emerging_on(store, day) if emerging else []
+    _refuse_unknown_area(store, area)
+    span = _data_span(store)
+    day = asked or default_as_of(store)
+    if span is None or day < span[0] or day - span[1] >= timedelta(days=WINDOW_DAYS):
+        fail(f"không có đơn nào trong {WINDOW_DAYS} ngày đến hết ngày {day:%d/%m/%Y}; "
+             f"{_span_text(span)}")
+    wanted = fold_diacritics(area.strip()) if area else ""
+    spots = [s for s in hotspots_on(store, day) if wanted in fold_diacritics(s.area)]
+    issues = ([i for i in emerging_on(store, day) if wanted in fold_diacritics(i.area)]
+              if emerging else [])
     if as_json:
         payload: Any = [item_json(s) for s in spots]
         if emerging:
@@ -606,38 +735,80 @@ def hotspots(
                        "emerging": [item_json(i) for i in issues]}
         console.print_json(json.dumps(payload, ensure_ascii=False))
         return
+    where = f" ở {area.strip()}" if area else ""
+    if not spots:
+        warn(f"không có điểm nóng nào{where} tính đến ngày {day:%d/%m/%Y}: số đơn {WINDOW_DAYS} "
+             "ngày qua không nơi nào vượt mức bình thường của nơi đó")
     severity_names = {"high": "CAO", "medium": "TRUNG BÌNH", "low": "THẤP"}
-    console.print(f"Điểm nóng tính đến ngày {day:%d/%m/%Y}: {len(spots)}", highlight=False)
+    console.print(f"Điểm nóng{where} tính đến ngày {day:%d/%m/%Y}: {len(spots)}",
+                  highlight=False)
     for spot in spots:
         console.print(f"• [{severity_names.get(spot.severity, spot.severity)}] {spot.explanation}"
                       f" (đơn số: {', '.join(map(str, spot.petition_ids[:12]))}"
                       f"{'…' if len(spot.petition_ids) > 12 else ''})", highlight=False)
     if emerging:
-        console.print(f"Vấn đề mới nổi: {len(issues)}", highlight=False)
+        console.print(f"Vấn đề mới nổi{where}: {len(issues)}", highlight=False)
         for issue in issues:
             console.print(f"• {issue.explanation}", highlight=False)
 
 
+def _month_count(store: PetitionStore, year: int, month: int, area: str | None) -> int:
+    import calendar
+
+    from pipeline.store import PetitionFilter, list_petitions
+
+    last = calendar.monthrange(year, month)[1]
+    _, total = list_petitions(store.engine, PetitionFilter(
+        area=area, start=date(year, month, 1), end=date(year, month, last)), limit=1)
+    return total
+
+
 @app.command()
 def report(
-    month: Annotated[str, typer.Option("--month", help="Tháng báo cáo YYYY-MM, ví dụ 2025-06")],
+    month: Annotated[str, typer.Option(
+        "--month", metavar="THÁNG", help="Tháng báo cáo mm/yyyy, ví dụ 06/2025 (hoặc 2025-06)")],
     out: Annotated[Path, typer.Option("--out", help="Tệp DOCX cần ghi")] = Path("bao-cao.docx"),
     area: Annotated[str | None, typer.Option("--area", help="Chỉ một địa bàn (một phần tên)")]
     = None,
     unit: Annotated[str | None, typer.Option(
         "--unit", help="Cơ quan báo cáo, ví dụ \"Ủy ban nhân dân xã Vĩnh Giang\"")] = None,
+    signed: Annotated[str | None, typer.Option(
+        "--date", metavar="NGÀY", help=f"Ngày ban hành ghi trên báo cáo, {DAY_HELP}; "
+        "mặc định để trống cho người ký")] = None,
+    template: Annotated[Path | None, typer.Option(
+        "--template", help="Mẫu DOCX của đơn vị (thẻ docxtpl, nội dung ở {{p noi_dung }})")]
+    = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="Xuất thêm PDF nếu có LibreOffice")] = False,
 ) -> None:
-    """Lập báo cáo tháng (DOCX): số đơn, điểm nóng, cảnh báo, phụ lục theo thôn."""
+    """Lập báo cáo tháng (DOCX) theo thể thức Nghị định 30/2020: số đơn, giải quyết, điểm nóng,
+    cảnh báo, đánh giá, nhiệm vụ tháng tới, phụ lục theo thôn."""
     from api.report import ReportError, build_monthly_report, convert_to_pdf
+    from pipeline.intake.dates import DateError, parse_month
 
+    try:
+        year, number = parse_month(month)
+    except DateError as error:
+        fail(f"--month: {error}", 2)
+    report_date = _parse_day(signed, "--date")
     settings, store = settings_and_store()
-    with console.status("Đang lập báo cáo (xét điểm nóng từng tuần trong tháng)…"):
+    with step_bar(err_console, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("Đọc dữ liệu", total=None)
+
+        def tell(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
         try:
-            path = build_monthly_report(store, month, area=area, out=out, unit_name=unit)
+            path = build_monthly_report(store, f"{year}-{number:02d}", area=area, out=out,
+                                        unit_name=unit, report_date=report_date,
+                                        template=template, progress=tell)
+            if pdf:
+                tell("Chuyển sang PDF (LibreOffice)", 0, 1)
             pdf_path = convert_to_pdf(path) if pdf else None
         except ReportError as error:
-            fail(str(error), 2)
+            fail(str(error))
+    if _month_count(store, year, number, area) == 0:
+        warn(f"tháng {number:02d}/{year} không có đơn nào"
+             + (f" ở {area.strip()}" if area else "") + ": báo cáo ghi 0 đơn")
     console.print(f"Đã ghi báo cáo: {path}", highlight=False)
     if pdf:
         console.print(f"Đã ghi PDF: {pdf_path}" if pdf_path else
@@ -673,7 +844,7 @@ def rebuild_aggregates() -> None:
     console.print(f"Đã tính lại số liệu tổng hợp từ {done} đơn.", highlight=False)
 
 
-alerts_app = typer.Typer(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
+alerts_app = VietnameseTyper(help="Cảnh báo điểm nóng: quy tắc, xét, gửi, xác nhận.",
                          no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
@@ -708,7 +879,8 @@ def alerts_load_rules(
 
 @alerts_app.command("run")
 def alerts_run(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Ngày xét YYYY-MM-DD")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="NGÀY",
+                                               help=f"Ngày xét, {DAY_HELP}")] = None,
     every: Annotated[int, typer.Option("--every", help="Lặp lại sau N phút (0: chạy một lần)")]
     = 0,
 ) -> None:
@@ -717,9 +889,11 @@ def alerts_run(
 
     from pipeline.monitor.engine import run_alerts
 
+    day = _parse_day(as_of, "--as-of")
+    _refuse_future(day, "--as-of")
     settings, store = settings_and_store()
     while True:
-        result = run_alerts(settings, store, as_of=_parse_day(as_of))
+        result = run_alerts(settings, store, as_of=day)
         print_alert_run(result)
         if every <= 0:
             return
@@ -788,9 +962,9 @@ def alerts_ack(
 
 
 # ---------------------------------------------------------------------- accounts
-users_app = typer.Typer(help="Người dùng và vai trò (viewer, analyst, officer, admin).",
+users_app = VietnameseTyper(help="Người dùng và vai trò (viewer, analyst, officer, admin).",
                         no_args_is_help=True)
-tokens_app = typer.Typer(help="Mã truy cập (token) của người dùng.", no_args_is_help=True)
+tokens_app = VietnameseTyper(help="Mã truy cập (token) của người dùng.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 

@@ -38,8 +38,8 @@ from pipeline.intake.dates import DateError, parse_month
 from pipeline.intake.normalize import fold_diacritics
 from pipeline.monitor.common import SEVERITIES, SEVERITY_NAMES, format_number
 from pipeline.monitor.emerging import EmergingIssue
-from pipeline.monitor.engine import emerging_on, hotspots_on, load_frame
-from pipeline.monitor.hotspots import Hotspot
+from pipeline.monitor.engine import HISTORY_DAYS, WINDOW_DAYS, emerging_on, load_frame
+from pipeline.monitor.hotspots import Hotspot, detect_hotspots
 from pipeline.monitor.trends import area_labels
 from pipeline.records import SOURCE_TYPE_NAMES
 from pipeline.store import AlertStore, PetitionFilter, PetitionStore, list_petitions
@@ -250,9 +250,13 @@ def _findings(store: PetitionStore, month: _Month, area_ids: set[int] | None,
     spots: dict[tuple[str, str], list[Episode]] = {}
     issues: dict[tuple[str, str], list[Episode]] = {}
     days = month.days()
+    # One read of the history up to the month's end: the detector ignores data after each day,
+    # so this is what `hotspots_on` finds day by day, without reading the store 30 times.
+    history = load_frame(store, end=month.end)
     for done, day in enumerate(days, start=1):
         progress(f"Xét điểm nóng ngày {day:%d/%m}", done, len(days))
-        for spot in hotspots_on(store, day):
+        for spot in detect_hotspots(history, day, window_days=WINDOW_DAYS,
+                                    history_days=HISTORY_DAYS):
             if area_ids is None or area_ids.intersection(spot.petition_ids):
                 _merge(spots, (spot.area.casefold(), spot.topic), day, spot)
         for issue in emerging_on(store, day):
@@ -318,13 +322,35 @@ def _place_labels(frame: pd.DataFrame, commune: str | None) -> pd.Series:
     return area_labels(frame, "village")
 
 
-def _office_numbers(store: PetitionStore, ids: Iterable[int]) -> dict[int, str]:
-    """Return {database id: the office's own number} for the petitions that carry one."""
+_ROW_NUMBER_COLUMNS = ("stt", "so tt", "so thu tu", "tt")
+
+
+def _book_row(row: dict[str, Any]) -> tuple[str, str] | None:
+    """Return (where, number) of a petition from a tracking book without office numbers: the
+    book's own "STT" column, else the row of the file; None for a petition without either."""
+    columns = (row.get("extra") or {}).get("columns") or {}
+    for name, value in columns.items():
+        if fold_diacritics(str(name)).casefold().strip(" .") in _ROW_NUMBER_COLUMNS and value:
+            return f"sổ {Path(str(row['source_file'])).name}, STT", str(value)
+    if row.get("source_row") and row.get("source_file"):
+        return f"tệp {Path(str(row['source_file'])).name}, dòng", str(row["source_row"])
+    return None
+
+
+def _office_numbers(store: PetitionStore, ids: Iterable[int]
+                    ) -> dict[int, str | tuple[str, str]]:
+    """Return {database id: the office's own number, or (book, row number) in its book}."""
     wanted = tuple(sorted(set(ids)))
     if not wanted:
         return {}
     rows, _ = list_petitions(store.engine, PetitionFilter(ids=wanted), limit=len(wanted))
-    return {int(r["id"]): str(r["external_id"]) for r in rows if r.get("external_id")}
+    numbers: dict[int, str | tuple[str, str]] = {}
+    for row in rows:
+        if row.get("external_id"):
+            numbers[int(row["id"])] = str(row["external_id"])
+        elif (place := _book_row(row)) is not None:
+            numbers[int(row["id"])] = place
+    return numbers
 
 
 @dataclass(frozen=True)
@@ -339,7 +365,7 @@ class _Data:
     commune: str | None
     findings: _Findings
     alerts: list[dict[str, Any]]
-    numbers: dict[int, str]
+    numbers: dict[int, str | tuple[str, str]]
     now: datetime
 
 
@@ -488,27 +514,42 @@ class _Writer:
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *,
               size: float = 12, bold_last: bool = False, first_width_cm: float | None = None,
-              ) -> Any:
+              widths_cm: Sequence[float] | None = None) -> Any:
+        """Add a table of figures (numbers right-aligned); `widths_cm` fixes every column and
+        leaves its words left-aligned, else `first_width_cm` fixes the first one."""
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.shared import Cm
 
         table = self.doc.add_table(rows=1 + len(rows), cols=len(header))
         table.style = "Table Grid"
-        for r, values in enumerate([list(header), *[list(v) for v in rows]]):
-            for c, value in enumerate(values):
-                cell = table.cell(r, c)
+        # Row by row: python-docx's table.cell(r, c) walks the whole grid on every call.
+        for r, (row, values) in enumerate(zip(table.rows, [list(header), *map(list, rows)],
+                                              strict=True)):
+            for c, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
                 para = cell.paragraphs[0]
                 self.run(para, value, size=size, bold=r == 0 or (bold_last and r == len(rows)))
                 para.paragraph_format.space_after = self.Pt(0)
                 para.paragraph_format.first_line_indent = Cm(0)
                 if r == 0:
                     para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                elif c > 0:
+                elif c > 0 and widths_cm is None:
                     para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         repeat_header_row(table)
-        if first_width_cm is not None:
+        if first_width_cm is not None and widths_cm is None:
+            # The first column holds names (villages, topics) on one line, the others share
+            # what is left of the text width.
+            text_width = PAGE_CM[0] - MARGINS_CM["left"] - MARGINS_CM["right"]
+            rest = (text_width - first_width_cm) / max(len(header) - 1, 1)
+            widths_cm = [first_width_cm, *[rest] * (len(header) - 1)]
+        if widths_cm is not None:
+            widths = list(widths_cm)
+            table.autofit = False
+            table._tbl.tblPr.append(_xml("w:tblLayout", type="fixed"))
+            for column, width in zip(table.columns, widths, strict=True):
+                column.width = Cm(width)
             for row in table.rows:
-                row.cells[0].width = Cm(first_width_cm)
+                for cell, width in zip(row.cells, widths, strict=True):
+                    cell.width = Cm(width)
         return table
 
 
@@ -793,13 +834,28 @@ def _title(writer: _Writer, data: _Data) -> None:
 
 
 # ---------------------------------------------------------------------- I. receipt
+NO_DATA = "chưa có số liệu"
+
+
+def _recorded(data: _Data, month: _Month) -> bool:
+    """Return whether the stored data reach back into `month` (else its zeros are not zeros
+    but a month before the system held any petition)."""
+    received = data.history["received_at"].dropna()
+    return bool(len(received)) and received.min() <= pd.Timestamp(month.end) + pd.Timedelta(days=1)
+
+
+def _compared(current: int, other: int, known: bool) -> list[str]:
+    return [vn_int(other), vn_change(current, other)] if known else ["—", "—"]
+
+
 def _compare_rows(keys: Sequence[str], names: dict[str, str], now: dict[str, int],
-                  before: dict[str, int], year: dict[str, int]) -> list[list[str]]:
+                  before: dict[str, int], year: dict[str, int],
+                  known: tuple[bool, bool] = (True, True)) -> list[list[str]]:
     rows = []
     for key in keys:
         a, b, c = now.get(key, 0), before.get(key, 0), year.get(key, 0)
-        rows.append([names.get(key, key), vn_int(a), vn_int(b), vn_change(a, b), vn_int(c),
-                     vn_change(a, c)])
+        rows.append([names.get(key, key), vn_int(a), *_compared(a, b, known[0]),
+                     *_compared(a, c, known[1])])
     return rows
 
 
@@ -818,11 +874,16 @@ def _received(writer: _Writer, data: _Data) -> None:
                     f"trước: {vn_int(year)} đơn). Không có số liệu để tổng hợp theo lĩnh vực, "
                     "loại đơn và địa bàn.")
         return
+    known = (_recorded(data, period.previous), _recorded(data, period.last_year))
+    last_month = (f"tháng {period.previous.label}: {vn_int(before)} đơn, "
+                  f"{_change_words(total, before)}" if known[0] else
+                  f"tháng {period.previous.label}: {NO_DATA} trên hệ thống")
+    last_year = (f"tháng {period.last_year.label}: {vn_int(year)} đơn, "
+                 f"{_change_words(total, year, 'cùng kỳ năm trước')}" if known[1] else
+                 f"cùng kỳ năm trước (tháng {period.last_year.label}): {NO_DATA} trên hệ thống")
     writer.body(
         f"1. Tổng số đơn thư, phản ánh, kiến nghị tiếp nhận trong tháng: {vn_int(total)} đơn "
-        f"(tháng {period.previous.label}: {vn_int(before)} đơn, {_change_words(total, before)}; "
-        f"tháng {period.last_year.label}: {vn_int(year)} đơn, "
-        f"{_change_words(total, year, 'cùng kỳ năm trước')}).")
+        f"({last_month}; {last_year}).")
     flagged = [f"{vn_int(n)} {SIGNAL_PHRASES[s]}" for s in SIGNALS
                if (n := int(current["signals"].map(lambda codes, s=s: s in codes).sum()))]
     if flagged:
@@ -835,7 +896,8 @@ def _received(writer: _Writer, data: _Data) -> None:
     writer.body("2. Theo lĩnh vực (một đơn có thể thuộc nhiều lĩnh vực nên tổng theo lĩnh vực có "
                 "thể lớn hơn tổng số đơn):")
     writer.table(_compare_header("Lĩnh vực", period),
-                 _compare_rows(codes, names, now, last, year_ago), size=11)
+                 _compare_rows(codes, names, now, last, year_ago, known), size=11,
+                 first_width_cm=4.2)
     from docx.shared import Cm
 
     chart = _topic_chart([names.get(c, c) for c in codes], [now.get(c, 0) for c in codes],
@@ -850,10 +912,11 @@ def _received(writer: _Writer, data: _Data) -> None:
               for f in (current, data.previous, data.last_year)]
     sources = [s for s in SOURCE_TYPE_NAMES if any(s in c for c in counts)]
     sources += sorted(set().union(*counts) - set(sources))
-    rows = _compare_rows(sources, SOURCE_TYPE_NAMES, *counts)
-    rows.append(["Tổng số", vn_int(total), vn_int(before), vn_change(total, before),
-                 vn_int(year), vn_change(total, year)])
-    writer.table(_compare_header("Loại đơn", period), rows, size=11, bold_last=True)
+    rows = _compare_rows(sources, SOURCE_TYPE_NAMES, *counts, known)
+    rows.append(["Tổng số", vn_int(total), *_compared(total, before, known[0]),
+                 *_compared(total, year, known[1])])
+    writer.table(_compare_header("Loại đơn", period), rows, size=11, bold_last=True,
+                 first_width_cm=4.2)
 
     first = f"Thôn ({data.commune})" if data.commune else "Thôn, xã"
     writer.body("4. Theo địa bàn:")
@@ -862,7 +925,8 @@ def _received(writer: _Writer, data: _Data) -> None:
     keys = sorted(set(places[0]) | set(places[1]),
                   key=lambda k: (k == UNKNOWN_AREA, natural_key(str(k))))
     writer.table(_compare_header(first, period),
-                 _compare_rows([str(k) for k in keys], {}, *places), size=11)
+                 _compare_rows([str(k) for k in keys], {}, *places, known), size=11,
+                 first_width_cm=4.2)
 
 
 def _change_words(current: int, previous: int, than: str = "tháng trước") -> str:
@@ -928,12 +992,22 @@ def _yellow() -> Any:
 
 
 # ---------------------------------------------------------------------- III. hot spots
-def _ids_text(ids: Iterable[int], numbers: dict[int, str]) -> str:
+def _ids_text(ids: Iterable[int], numbers: dict[int, str | tuple[str, str]]) -> str:
+    """Cite petitions by the office's numbers; those of a book without numbers by its rows."""
     ordered = sorted(set(ids))
-    shown = [numbers.get(i, f"mã hệ thống {i}") for i in ordered[:_MAX_IDS]]
-    shown.sort(key=natural_key)
+    own: list[str] = []
+    books: dict[str, list[str]] = {}
+    for petition in ordered[:_MAX_IDS]:
+        number = numbers.get(petition, f"mã hệ thống {petition}")
+        if isinstance(number, tuple):
+            books.setdefault(number[0], []).append(number[1])
+        else:
+            own.append(number)
+    parts = [", ".join(sorted(own, key=natural_key))] if own else []
+    parts += [f"{where} {', '.join(sorted(rows, key=natural_key))}"
+              for where, rows in sorted(books.items())]
     more = f" và {vn_int(len(ordered) - _MAX_IDS)} đơn khác" if len(ordered) > _MAX_IDS else ""
-    return f"Số đơn: {', '.join(shown)}{more}."
+    return f"Số đơn: {'; '.join(parts)}{more}."
 
 
 def _days_text(episode: Episode) -> str:
@@ -978,7 +1052,7 @@ def _hotspots_section(writer: _Writer, data: _Data, scrub: _Scrubber) -> None:
         [[str(r["id"]), f"{scrub(str(r['area']))}; {names.get(r['topic'], r['topic'])}",
           SEVERITY_NAMES.get(r["severity"], r["severity"]), scrub(str(r["explanation"])),
           ALERT_STATUS_NAMES.get(r["status"], r["status"])] for r in data.alerts],
-        size=10,
+        size=10, widths_cm=(1.2, 3.6, 1.8, 6.6, 2.8),
     )
 
 
@@ -1004,6 +1078,7 @@ def _assessment(writer: _Writer, data: _Data) -> None:
                  + (f", trong đó {vn_int(len(high))} ở mức cao" if high else ""))
     writer.body("1. Theo số liệu của hệ thống: " + "; ".join(facts) + ".")
     para = writer.body("2. Nhận xét của đơn vị (ưu điểm; tồn tại, hạn chế; nguyên nhân): ")
+    para.alignment = None  # justified, the dotted line to fill would stretch the words
     writer.to_fill(para, "[Đơn vị ghi nhận xét trước khi ký ban hành] " + FILL * 4)
 
 
@@ -1023,6 +1098,7 @@ def _next_month(writer: _Writer, data: _Data) -> None:
     for n, task in enumerate(tasks, start=1):
         writer.body(f"{n}. {task}")
     para = writer.body(f"{len(tasks) + 1}. Nhiệm vụ khác, đề xuất, kiến nghị: ")
+    para.alignment = None
     writer.to_fill(para, "[Đơn vị bổ sung] " + FILL * 4)
 
 
@@ -1032,9 +1108,12 @@ def _closing(writer: _Writer, unit: str) -> None:
         "Báo cáo chỉ nêu số liệu, nhận định và số đơn; không nêu nội dung đơn, họ tên và thông "
         "tin liên hệ của người gửi. Tra cứu đơn theo số đơn trên hệ thống Tâm tư theo phân "
         "quyền.", italic=True, indent=True, align="JUSTIFY", size=12)
-    writer.body(f"Trên đây là báo cáo tình hình tiếp nhận, giải quyết đơn thư, phản ánh, kiến "
-                f"nghị của Nhân dân của {unit}./.")
+    closing = writer.body(f"Trên đây là báo cáo tình hình tiếp nhận, giải quyết đơn thư, phản "
+                          f"ánh, kiến nghị của Nhân dân của {unit}./.")
+    closing.paragraph_format.keep_with_next = True
     table = _fixed_table(writer, (7.5, 8.5))
+    # Nơi nhận and the signature never part across a page: the row does not split.
+    table.rows[0]._tr.get_or_add_trPr().append(_xml("w:cantSplit"))
     left, right = table.rows[0].cells
     writer.paragraph("Nơi nhận:", bold=True, italic=True, size=12, cell=left, after=0)
     for line in RECIPIENTS:
@@ -1084,7 +1163,7 @@ def _annex(writer: _Writer, data: _Data, *, new_page: bool) -> None:
     writer.paragraph("(Một đơn có thể thuộc nhiều lĩnh vực; cột “Số đơn” đếm mỗi đơn một lần.)",
                      italic=True, align="CENTER", size=12)
     writer.table([first_column, *(names.get(c, c) for c in codes), "Số đơn"], rows, size=9,
-                 bold_last=True)
+                 bold_last=True, first_width_cm=2.9)
 
 
 # ---------------------------------------------------------------------- PDF

@@ -464,6 +464,7 @@ async function loadChart() {
     const rows = result.data;
     if (values.period === "month" && !values.area && !values.from && !values.to && rows.length) {
       state.latestMonth = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
+      $("report-month").value = state.latestMonth.slice(0, 7);  // the data's last month, not the clock's
     }
     drawChart(rows, values.period, params);
   } catch (error) {

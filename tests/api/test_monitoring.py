@@ -138,8 +138,12 @@ def test_cli_hotspots_json_and_trends(client: TestClient, settings: Settings,
         assert any(s["topic"] == "religion" for s in spots)
         text = runner.invoke(cli_app, ["trends", "--period", "month", "--level", "village"])
         assert text.exit_code == 0 and "Xu hướng" in text.output
-        bad = runner.invoke(cli_app, ["hotspots", "--as-of", "20/06/2025"])
-        assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+        # Day first, as the office writes it, gives the same answer; a day that does not exist
+        # is a usage mistake.
+        day_first = runner.invoke(cli_app, ["hotspots", "--as-of", "20/06/2025", "--json"])
+        assert day_first.exit_code == 0 and json.loads(day_first.output) == spots
+        bad = runner.invoke(cli_app, ["hotspots", "--as-of", "31/02/2025"])
+        assert bad.exit_code == 2 and "ngày '31/02/2025' không tồn tại" in bad.output
         ran = runner.invoke(cli_app, ["alerts", "run", "--as-of", "2025-06-20"])
         assert ran.exit_code == 0 and "điểm nóng" in ran.output
     finally:

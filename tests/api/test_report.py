@@ -104,6 +104,15 @@ def _fill(store: PetitionStore, tmp_path: Path) -> None:
     assert report.stored == 12
 
 
+def _ingest(store: PetitionStore, tmp_path: Path, items: list[Record], book: str = "so.xlsx",
+            first_row: int = 1) -> None:
+    """Store `items` as the rows of one tracking book, from `first_row` on."""
+    for row, item in enumerate(items, start=first_row):
+        item.source_file, item.source_row = book, row
+    IngestRun(store, classifier=KeywordClassifier(), runs_dir=tmp_path / "runs",
+              gazetteer=load_gazetteer(get_settings().gazetteer_dir)).ingest_items(items)
+
+
 def _alert(alerts: AlertStore, topic: str, day: date) -> int:
     now = datetime(day.year, day.month, day.day, 8)
     alert_id = alerts.open_alert({
@@ -178,13 +187,14 @@ def test_report_has_header_title_and_sections_in_order(june_report: Path) -> Non
 def test_overview_counts_by_topic_source_and_place_with_change(june_report: Path) -> None:
     document = Document(str(june_report))
     assert any("tiếp nhận trong tháng: 8 đơn (tháng 05/2025: 4 đơn, tăng 4 đơn (100%) so với "
-               "tháng trước; tháng 06/2024: 0 đơn, cùng kỳ năm trước không có đơn)" in t
+               "tháng trước; cùng kỳ năm trước (tháng 06/2024): chưa có số liệu trên hệ thống)" in t
                for t in _texts(document))
     topics = _table(document, "Lĩnh vực")
     assert topics["Lĩnh vực"] == ["Tháng 06/2025", "Tháng 05/2025", "So tháng trước",
                                   "Tháng 06/2024", "So cùng kỳ"]
     assert topics["Đất đai"][:3] == ["2", "3", "-33,3%"]
-    assert topics["Môi trường"] == ["4", "1", "+300%", "0", "mới phát sinh"]
+    # The data start in 2025: a month of 2024 is not a zero but a month the system did not hold.
+    assert topics["Môi trường"] == ["4", "1", "+300%", "—", "—"]
     assert topics["Tôn giáo, tín ngưỡng"][:3] == ["1", "0", "mới phát sinh"]
     assert topics["An ninh, trật tự"][:3] == ["0", "0", "—"]
     sources = _table(document, "Loại đơn")
@@ -243,10 +253,7 @@ def test_every_day_of_the_month_is_searched_for_hot_spots(store: PetitionStore,
              for text, day in zip(texts, (11, 12, 13, 15, 16, 17), strict=True)]
     items += [Record(f"Đề nghị cấp giấy chứng nhận quyền sử dụng đất thửa {n}.", "petition",
                      date(2025, 1, 1) + timedelta(days=9 * n), TAN_MY) for n in range(20)]
-    for row, item in enumerate(items, start=1):
-        item.source_file, item.source_row = "so.xlsx", row
-    IngestRun(store, classifier=KeywordClassifier(), runs_dir=tmp_path / "runs",
-              gazetteer=load_gazetteer(get_settings().gazetteer_dir)).ingest_items(items)
+    _ingest(store, tmp_path, items)
     for week_end in (date(2025, 6, 14), date(2025, 6, 21), date(2025, 6, 28)):
         assert not [s for s in hotspots_on(store, week_end) if s.topic == "infrastructure"]
     assert [s for s in hotspots_on(store, date(2025, 6, 17)) if s.topic == "infrastructure"]
@@ -311,10 +318,7 @@ def test_villages_sort_naturally(store: PetitionStore, tmp_path: Path) -> None:
     items = [Record(f"Đề nghị sửa đường liên thôn đoạn {n} bị sụt lún.", "petition",
                     day + timedelta(days=n), f"thôn {v}, xã Vĩnh Giang, tỉnh Quảng Trị")
              for n, v in enumerate(("12", "5", "1", "Tân Mỹ"))]
-    for row, item in enumerate(items, start=1):
-        item.source_file, item.source_row = "so.xlsx", row
-    IngestRun(store, classifier=KeywordClassifier(), runs_dir=tmp_path / "runs",
-              gazetteer=load_gazetteer(get_settings().gazetteer_dir)).ingest_items(items)
+    _ingest(store, tmp_path, items)
     path = build_monthly_report(store, "2025-06", out=tmp_path / "r.docx")
     annex = list(_table_with(Document(str(path)), "Số đơn"))
     assert annex[1:-1] == ["thôn 1", "thôn 5", "thôn 12", "thôn Tân Mỹ"]
@@ -431,3 +435,98 @@ def test_pdf_failure_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     docx.write_bytes(b"PK")
     with pytest.raises(ReportError, match="could not be loaded"):
         convert_to_pdf(docx)
+
+
+# ---------------------------------------------------------------------- layout (NĐ 30)
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def test_layout_follows_decree_30(june_report: Path) -> None:
+    from docx.shared import Cm
+
+    document = Document(str(june_report))
+    (section,) = document.sections
+    def cm(*lengths: object) -> tuple[float, ...]:
+        return tuple(round(length.cm, 1) for length in lengths)  # type: ignore[attr-defined]
+
+    assert cm(section.page_width, section.page_height) == (21.0, 29.7)
+    assert cm(section.top_margin, section.bottom_margin) == (2.0, 2.0)
+    assert cm(section.left_margin, section.right_margin) == (3.0, 2.0)
+    normal = document.styles["Normal"].font
+    assert normal.name == "Times New Roman" and normal.size.pt in (13, 14)
+    runs = [r for p in document.paragraphs for r in p.runs if r.text.strip()]
+    runs += [r for t in document.tables for row in t.rows for c in row.cells
+             for p in c.paragraphs for r in p.runs if r.text.strip()]
+    assert {r.font.name for r in runs} == {"Times New Roman"}
+    # Body text 13–14; only tables, notes and the recipients' list go smaller.
+    assert {r.font.size.pt for p in document.paragraphs for r in p.runs
+            if r.text.strip() and r.font.size is not None} <= {12, 13, 14}
+    # The header table: issuing body, rule and number left; motto on one line, rule, date right.
+    left, right = document.tables[0].rows[0].cells
+    motto = [p for p in right.paragraphs if p.text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]
+    assert len(motto) == 1 and motto[0].runs[0].bold and motto[0].runs[0].font.size.pt == 13
+    for cell in (left, right):
+        rules = [p for p in cell.paragraphs if p._p.find(f"{W}pPr/{W}pBdr/{W}bottom") is not None]
+        assert len(rules) == 1 and not rules[0].text
+    # Page number centred at the top from page 2: a PAGE field, none on the first page.
+    assert section.different_first_page_header_footer
+    header_xml = section.header._element.xml
+    assert "PAGE" in header_xml and 'w:fldCharType="begin"' in header_xml
+    assert section.header.paragraphs[0].alignment == 1  # centre
+    assert "PAGE" not in section.first_page_header._element.xml
+    # Every table of figures repeats its header row on the next page; no row splits.
+    figures = document.tables[1:-2]
+    assert figures
+    text_width = Cm(16.0)
+    for table in figures:
+        first = table.rows[0]._tr.trPr
+        assert first is not None and first.find(f"{W}tblHeader") is not None
+        assert all(row._tr.trPr.find(f"{W}cantSplit") is not None for row in table.rows)
+        widths = [c.width for c in table.rows[0].cells]
+        assert None not in widths and sum(widths) <= text_width + Cm(0.05)
+    # Nơi nhận and the signature stay together on one page.
+    closing_row = document.tables[-2].rows[0]._tr.trPr
+    assert closing_row is not None and closing_row.find(f"{W}cantSplit") is not None
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
+def test_report_renders_to_pdf_as_laid_out(june_report: Path) -> None:
+    """LibreOffice (installed by .ci/run) lays the pages out: motto on one line, page numbers
+    from page 2, every section, the signature block on the last page before the annex."""
+    pdf = convert_to_pdf(june_report)
+    assert pdf is not None, "LibreOffice (soffice) is needed to render the report"
+    pages = _pdf_pages(pdf)
+    assert len(pages) >= 2
+    first = pages[0].splitlines()
+    assert any("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in line for line in first)
+    assert not any(line.strip() == "1" for line in first)
+    for number, page in enumerate(pages[1:], start=2):
+        top = next(line.strip() for line in page.splitlines() if line.strip())
+        assert top == str(number), (number, top)
+    text = "\n".join(pages)
+    for heading in ("I. ", "II. ", "III. ", "IV. ", "V. ", "PHỤ LỤC"):
+        assert heading in text
+    signed = next(p for p in pages if "Nơi nhận:" in p)
+    assert "CHỦ TỊCH" in signed and "[Họ và tên người ký]" in signed
+
+
+def test_petitions_without_office_numbers_are_cited_by_their_book_row(
+        store: PetitionStore, tmp_path: Path) -> None:
+    items = [Record(f"Nhóm người lạ đến vận động bà con bỏ chùa lần {n}.", "petition",
+                    date(2025, 6, 10 + n), TAN_MY) for n in range(2)]
+    items += [Record(f"Đề nghị cấp giấy chứng nhận quyền sử dụng đất thửa {n}.", "petition",
+                     date(2025, 1, 1) + timedelta(days=9 * n), TAN_MY) for n in range(20)]
+    _ingest(store, tmp_path, items, "so-tiep-dan.xlsx", first_row=7)
+    texts = _texts(Document(str(build_monthly_report(store, "06/2025",
+                                                     out=tmp_path / "r.docx"))))
+    religion = [t for t in _section(texts, "III. ", "IV. ") if "Tôn giáo, tín ngưỡng, " in t]
+    assert len(religion) == 1, religion
+    assert "Số đơn: tệp so-tiep-dan.xlsx, dòng 7, 8." in religion[0]
+    assert "mã hệ thống" not in religion[0]
