@@ -14,7 +14,17 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import alerts, auth, classify, health, monitoring, petitions, reports, web
+from api.routes import (
+    alerts,
+    auth,
+    classify,
+    health,
+    imports,
+    monitoring,
+    petitions,
+    reports,
+    web,
+)
 from api.security import HardeningMiddleware, RateLimiter, audit_middleware
 from pipeline.config import Settings, get_settings
 from pipeline.monitor.engine import Monitor
@@ -55,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.classifier = None
     app.state.monitor = Monitor(PetitionStore(app.state.engine))
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    for module in (health, auth, petitions, classify, monitoring, alerts, reports):
+    app.state.imports = imports.ImportJobs()
+    for module in (health, auth, petitions, imports, classify, monitoring, alerts, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
     _install_error_handlers(app)

@@ -132,7 +132,8 @@ class ApiError extends Error {
 async function api(path, options = {}) {
   const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
   init.headers = { ...init.headers, ...(options.headers || {}) };
-  if (options.body !== undefined && typeof options.body !== "string") {
+  if (options.body !== undefined && typeof options.body !== "string"
+      && !(options.body instanceof FormData)) {
     init.body = JSON.stringify(options.body);
     init.headers["Content-Type"] = "application/json";
   }
@@ -241,6 +242,8 @@ async function boot() {
   });
   $("report-form").addEventListener("submit", downloadReport);
   $("rule-form").addEventListener("submit", addRule);
+  $("import-form").addEventListener("submit", uploadFiles);
+  $("import-start").addEventListener("submit", startImport);
   try {
     state.me = await api("/auth/me");
   } catch (error) {
@@ -835,6 +838,152 @@ async function addRule(event) {
   } catch (error) {
     $("rule-status").textContent = `Không thêm được: ${error.message}`;
   }
+}
+
+// ------------------------------------------------------------------ import (officer)
+const FIELD_ORDER = ["text", "received_at", "area", "source_type", "external_id", "sender_name",
+  "sender_contact", "channel", "ignore"];
+
+async function uploadFiles(event) {
+  event.preventDefault();
+  const input = $("import-files");
+  const result = $("import-result");
+  if (!input.files.length) {
+    result.textContent = "Hãy chọn ít nhất một tệp.";
+    return;
+  }
+  const data = new FormData();
+  for (const file of input.files) data.append("files", file, file.name);
+  const button = event.submitter || event.target.querySelector("button");
+  button.disabled = true;
+  result.textContent = "Đang tải tệp lên…";
+  $("import-progress-box").hidden = true;
+  try {
+    state.importJob = await api("/imports", { method: "POST", body: data });
+    result.textContent = "";
+    renderImportPreview(state.importJob);
+  } catch (error) {
+    result.textContent = `Không tải lên được: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function fieldSelect(job, file, index) {
+  const detected = file.fields[index] || "";
+  const codes = FIELD_ORDER.includes(detected) ? FIELD_ORDER : [detected, ...FIELD_ORDER];
+  const column = file.columns[index];
+  return el("select", {
+    class: "field-select", "data-file": file.name, "data-column": column,
+    "data-detected": detected, "aria-label": `Cột “${column}” của ${file.name} là`,
+  }, codes.map((code) => el("option", { value: code, selected: code === detected },
+    job.field_names[code] || code)));
+}
+
+function renderImportPreview(job) {
+  const box = $("import-preview");
+  box.replaceChildren(...job.files.map((file) => {
+    const parts = [el("h3", {}, file.name, " ",
+      el("span", { class: "muted small" }, file.total_rows !== null && file.total_rows !== undefined
+        ? `${fmt(file.total_rows)} dòng` : "văn bản"))];
+    if (file.problem) parts.push(el("p", { class: "error" }, file.problem));
+    if (file.kind === "table" && file.columns.length) {
+      parts.push(el("div", { class: "table-wrap" }, el("table", { class: "preview" },
+        el("thead", {},
+          el("tr", {}, file.columns.map((c) => el("th", { scope: "col" }, c))),
+          el("tr", { class: "mapping" }, file.columns.map((_, i) => el("td", {}, fieldSelect(job, file, i))))),
+        el("tbody", {}, file.rows.map((row) => el("tr", {},
+          file.columns.map((_, i) => el("td", { class: "text" }, (row[i] || "").slice(0, 200)))))))));
+    } else {
+      parts.push(el("ol", { class: "items" }, file.rows.map((row) => el("li", { class: "muted" }, row[0]))));
+    }
+    return el("div", { class: "import-file" }, parts);
+  }));
+  $("import-start").hidden = false;
+  $("import-start").querySelector("button").disabled = false;
+}
+
+async function startImport(event) {
+  event.preventDefault();
+  const job = state.importJob;
+  if (!job) return;
+  const mappings = {};
+  for (const select of document.querySelectorAll("#import-preview .field-select")) {
+    if (select.value === select.dataset.detected) continue;
+    mappings[select.dataset.file] = mappings[select.dataset.file] || {};
+    mappings[select.dataset.file][select.dataset.column] = select.value;
+  }
+  const sourceType = $("import-source").value || null;
+  const button = event.submitter || event.target.querySelector("button");
+  button.disabled = true;
+  try {
+    const started = await api(`/imports/${job.id}/start`,
+      { method: "POST", body: { mappings, source_type: sourceType } });
+    showImportProgress(started);
+    pollImport(job.id);
+  } catch (error) {
+    button.disabled = false;
+    $("import-result").textContent = `Không bắt đầu được: ${error.message}`;
+  }
+}
+
+function showImportProgress(job) {
+  $("import-progress-box").hidden = false;
+  $("import-phase").textContent = job.phase_name;
+  const bar = $("import-progress");
+  if (job.total) {
+    bar.max = job.total;
+    bar.value = job.phase === "done" ? job.total : job.processed;
+    $("import-count").textContent = `${fmt(job.phase === "done" ? job.total : job.processed)}`
+      + ` / ${fmt(job.total)} bản ghi`;
+  } else {
+    bar.removeAttribute("value");
+    $("import-count").textContent = "";
+  }
+}
+
+async function pollImport(id) {
+  let job;
+  try {
+    job = await api(`/imports/${id}`);
+  } catch (error) {
+    $("import-result").textContent = `Mất kết nối với lượt nhập: ${error.message}`;
+    return;
+  }
+  showImportProgress(job);
+  if (job.phase === "done") showImportReport(job);
+  else if (job.phase === "failed") $("import-result").textContent = job.error;
+  else setTimeout(() => pollImport(id), 500);
+}
+
+function showImportReport(job) {
+  const r = job.report;
+  $("import-start").hidden = true;
+  const rows = [
+    ["Đã đọc", r.read],
+    ["Lưu mới", r.stored],
+    ["  trong đó trùng gần đúng với đơn đã có", r.near_duplicates],
+    ["Trùng lặp (đã gắn với bản đầu)", r.duplicates],
+    ["Cách ly (không lưu, kèm lý do)", r.quarantined],
+  ];
+  const table = el("table", { class: "accounting" },
+    el("caption", {}, "Kết quả nhập"),
+    el("tbody", {}, rows.map(([name, value]) => el("tr", {},
+      el("th", { scope: "row" }, name), el("td", { class: "num" }, fmt(value))))));
+  const check = el("p", { class: "small" }, `Đã đọc ${fmt(r.read)} = lưu mới ${fmt(r.stored)}`
+    + ` + trùng lặp ${fmt(r.duplicates)} + cách ly ${fmt(r.quarantined)}.`);
+  const download = r.has_quarantine
+    ? el("a", { class: "button secondary", id: "import-quarantine",
+      href: `${API}/imports/${job.id}/quarantine.csv`, download: `cach-ly-${job.id.slice(0, 8)}.csv` },
+    "Tải tệp cách ly (CSV)")
+    : el("p", { class: "muted" }, "Không có dòng nào bị cách ly.");
+  $("import-result").replaceChildren(table, check, download,
+    job.alerts ? el("p", { class: "muted small" }, job.alerts) : "");
+  // The new petitions change every view.
+  loadToday();
+  loadEmerging();
+  loadChart().then(loadHeatmap);
+  loadPetitions();
 }
 
 document.addEventListener("DOMContentLoaded", boot);

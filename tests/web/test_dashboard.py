@@ -15,6 +15,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -94,21 +95,25 @@ def _fill(settings: Settings) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The app under uvicorn in a background thread over a generated sample."""
-    import uvicorn
-
-    folder = tmp_path_factory.mktemp("web")
+def filled_app(folder: Path, *users: tuple[str, str, list[str] | None]
+               ) -> tuple[FastAPI, list[str]]:
+    """Return the app over a freshly filled sample and a token for each (name, role, areas)."""
     settings = Settings(database_url=f"sqlite:///{folder / 'web.db'}", runs_dir=folder / "runs",
                         rate_limit_per_minute=10_000)
     _fill(settings)
     app = dashboard_app(settings)
     engine = app.state.engine
     migrate(engine)
-    create_user(engine, "quantri", "admin")
-    create_user(engine, "nguoixem", "viewer")
-    tokens = create_token(engine, "quantri"), create_token(engine, "nguoixem")
+    for name, role, areas in users:
+        create_user(engine, name, role, areas)
+    return app, [create_token(engine, name) for name, _, _ in users]
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Run the app under uvicorn in a background thread; yield its base URL."""
+    import uvicorn
+
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
@@ -119,9 +124,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("máy chủ thử không khởi động được")
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", *tokens)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The app under uvicorn in a background thread over a generated sample."""
+    app, tokens = filled_app(tmp_path_factory.mktemp("web"), ("quantri", "admin", None),
+                             ("nguoixem", "viewer", None))
+    with serving(app) as base_url:
+        yield Site(base_url, *tokens)
 
 
 @pytest.fixture(scope="module")

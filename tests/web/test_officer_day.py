@@ -1,0 +1,118 @@
+"""The officer's day in a real Chromium: import files, then see the new petitions counted.
+
+Its own server over its own generated sample (imports add petitions; the dashboard tests'
+figures stay as they were), with an officer scoped to one commune.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.config import Settings
+from tests.web.test_dashboard import (  # noqa: F401 - fixtures are found by their names
+    ARTIFACTS,
+    browser,
+    filled_app,
+    serving,
+)
+
+COMMUNE = "xã Vĩnh Giang"
+
+
+@dataclass(frozen=True)
+class OfficerSite:
+    """A running dashboard with an admin and an officer of one commune."""
+
+    base_url: str
+    admin_token: str
+    officer_token: str
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfficerSite]:
+    app, tokens = filled_app(tmp_path_factory.mktemp("officer"), ("quantri", "admin", None),
+                             ("canbo", "officer", [COMMUNE]))
+    with serving(app) as base_url:
+        yield OfficerSite(base_url, *tokens, app.state.settings)
+
+
+@pytest.fixture
+def page(browser: Any, site: OfficerSite) -> Iterator[Any]:  # noqa: F811 - this module's page
+    context = browser.new_context(accept_downloads=True, locale="vi-VN",
+                                  viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    requested: list[str] = []
+    tab.on("request", lambda request: requested.append(request.url))
+    tab.set_default_timeout(60_000)
+    yield tab
+    local = (site.base_url + "/", "blob:" + site.base_url + "/")
+    context.close()
+    assert requested and [u for u in requested if not u.startswith(local)] == []
+
+
+def sign_in(page: Any, site: OfficerSite, token: str) -> None:
+    page.goto(site.base_url + "/")
+    page.get_by_label("Mã truy cập").fill(token)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.locator("#dashboard").wait_for(state="visible")
+
+
+WEEK_CSV = (
+    "Ngày nhận;Tâm sự của bà con;Địa chỉ;Người gửi\n"
+    "02/12/2025;Nước giếng khoan nhà tôi nhiễm phèn nặng, đề nghị xã hỗ trợ bộ lọc;"
+    "thôn Tân Mỹ, xã Vĩnh Giang;Trần Thị Hoa\n"
+    "03/12/2025;Cầu tràn qua suối bị xói lở, trẻ em đi học rất nguy hiểm;"
+    "thôn Hà Lợi, xã Vĩnh Giang;Lê Văn Bình\n"
+    "04/12/2025;Bãi rác tự phát ven đường liên thôn bốc mùi hôi thối;"
+    "xã Gio Mỹ;Nguyễn Văn Cường\n"
+    "99/12/2025;Ngày ghi sai nên dòng này không được lưu;thôn Tân Mỹ, xã Vĩnh Giang;Hồ Thị Dung\n"
+)
+
+
+def test_officer_imports_a_file_with_a_remapped_column(page: Any, site: OfficerSite,
+                                                       tmp_path: Path) -> None:
+    upload = tmp_path / "tuan-49.csv"
+    upload.write_text(WEEK_CSV, encoding="utf-8")
+    letter = tmp_path / "don-cau-tran.txt"
+    letter.write_text("Kính gửi UBND xã Vĩnh Giang. Chúng tôi ở thôn Tân Mỹ đề nghị xã sớm "
+                      "sửa con đường đất ra đồng bị sụt lún sau mưa.", encoding="utf-8")
+    sign_in(page, site, site.officer_token)
+    page.get_by_role("link", name="Nhập tệp").click()
+    page.get_by_label("Tệp cần nhập").set_input_files([str(upload), str(letter)])
+    page.get_by_role("button", name="Tải lên và xem trước").click()
+    column = page.get_by_label("Cột “Tâm sự của bà con” của tuan-49.csv là")
+    column.wait_for()
+    # Nothing told the readers this is the content: the preview says so, the officer fixes it.
+    assert "Chưa nhận ra cột nội dung" in page.locator("#import-preview").inner_text()
+    assert page.get_by_label("Cột “Ngày nhận” của tuan-49.csv là").input_value() == "received_at"
+    assert "nhiễm phèn" in page.locator("#import-preview table").inner_text()
+    assert "sụt lún" in page.locator("#import-preview").inner_text()
+    column.select_option("text")
+    page.get_by_role("button", name="Bắt đầu nhập").click()
+    result = page.locator("#import-result table.accounting")
+    result.wait_for()
+    text = page.locator("#import-result").inner_text()
+    # 5 read: 3 stored (2 rows + the letter), 1 outside the commune, 1 with a wrong date.
+    assert "Đã đọc 5 = lưu mới 3 + trùng lặp 0 + cách ly 2." in text
+    assert page.locator("#import-progress").get_attribute("value") == "5"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "import.png"), full_page=True)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Tải tệp cách ly (CSV)").click()
+    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    reasons = {r[1]: r for r in rows[1:]}
+    assert set(reasons) == {"4", "5"}
+    assert reasons["4"][0] == "tuan-49.csv" and "ngoài địa bàn phụ trách" in reasons["4"][2]
+    assert "99/12/2025" in reasons["5"][2]
+    # The new petitions are in the list at once.
+    page.get_by_label("Tìm trong nội dung").fill("nhiễm phèn")
+    page.get_by_role("button", name="Lọc", exact=True).click()
+    page.locator("#pet-table td.text", has_text="Nước giếng khoan").first.wait_for()
