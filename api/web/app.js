@@ -207,6 +207,60 @@ async function signOut() {
   showLogin("Đã đăng xuất.");
 }
 
+// ------------------------------------------------------------------ the URL holds the view
+// ?date=YYYY-MM-DD&t.period=week&p.q=…#trends : date, filters of each panel, and the section.
+const URL_FORMS = { t: "trend-form", h: "heat-form", p: "petition-form" };
+
+function readUrl() {
+  const params = new URLSearchParams(window.location.search);
+  const day = params.get("date");
+  state.asOf = /^\d{4}-\d{2}-\d{2}$/.test(day || "") ? day : null;
+  $("as-of-input").value = state.asOf || "";
+  state.urlForms = {};
+  for (const [prefix] of Object.entries(URL_FORMS)) {
+    state.urlForms[prefix] = {};
+    for (const [key, value] of params.entries()) {
+      if (key.startsWith(`${prefix}.`)) state.urlForms[prefix][key.slice(prefix.length + 1)] = value;
+    }
+  }
+  state.petitionFilters = { ...state.urlForms.p };
+  state.petitionOffset = 0;
+}
+
+function restoreForms() {
+  // Selects are filled by the taxonomy first, so their saved values exist by now.
+  for (const [prefix, id] of Object.entries(URL_FORMS)) {
+    const form = $(id);
+    for (const [key, value] of Object.entries((state.urlForms || {})[prefix] || {})) {
+      if (form.elements[key] && form.elements[key].type !== "file") form.elements[key].value = value;
+    }
+  }
+}
+
+function writeUrl() {
+  const params = new URLSearchParams();
+  if (state.asOf) params.set("date", state.asOf);
+  for (const [prefix, id] of Object.entries(URL_FORMS)) {
+    const values = prefix === "p" ? state.petitionFilters : formValues($(id));
+    for (const [key, value] of Object.entries(values || {})) {
+      const text = String(value || "").trim();
+      const input = $(id).elements[key];
+      const isDefault = input && input.tagName === "SELECT" && input.options.length
+        && [...input.options].find((o) => o.defaultSelected)?.value === text;
+      if (text && !isDefault && key !== "ids") params.set(`${prefix}.${key}`, text);
+    }
+  }
+  const search = params.toString();
+  window.history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}`
+    + window.location.hash);
+}
+
+function scrollToView() {
+  const id = window.location.hash.slice(1);
+  const target = id && document.getElementById(id);
+  if (target && !target.hidden) target.scrollIntoView();
+}
+
 // ------------------------------------------------------------------ start
 async function boot() {
   $("login-form").addEventListener("submit", signIn);
@@ -225,12 +279,13 @@ async function boot() {
     e.preventDefault();
     state.petitionFilters = formValues(e.target);
     state.petitionOffset = 0;
+    writeUrl();
     loadPetitions();
   });
   $("petition-form").addEventListener("reset", () => {
     state.petitionFilters = {};
     state.petitionOffset = 0;
-    setTimeout(loadPetitions, 0);
+    setTimeout(() => { writeUrl(); loadPetitions(); }, 0);
   });
   $("pet-prev").addEventListener("click", () => {
     state.petitionOffset = Math.max(0, state.petitionOffset - PAGE_SIZE);
@@ -243,6 +298,9 @@ async function boot() {
   $("report-form").addEventListener("submit", downloadReport);
   $("rule-form").addEventListener("submit", addRule);
   $("import-form").addEventListener("submit", uploadFiles);
+  $("as-of-input").addEventListener("change", () => setAsOf($("as-of-input").value));
+  $("as-of-latest").addEventListener("click", () => setAsOf(null));
+  readUrl();
   $("import-start").addEventListener("submit", startImport);
   try {
     state.me = await api("/auth/me");
@@ -269,9 +327,8 @@ function startDashboard() {
   const taxonomy = loadTaxonomy();
   // Panels load side by side; the slow ones never hold up the others.
   taxonomy.then(() => {
-    loadToday();
-    loadEmerging();
-    loadChart().then(loadHeatmap);
+    restoreForms();
+    refreshViews().then(scrollToView);
     if (atLeast("analyst")) loadPetitions();
     if (atLeast("admin")) loadRules();
   }).catch((error) => say(`Không tải được danh mục lĩnh vực: ${error.message}`, true));
@@ -366,7 +423,8 @@ function alertItem(alert) {
     el("h4", {}, severityBadge(alert.severity), " ", `${topicName(alert.topic)} — ${alert.area}`),
     el("p", { class: "explanation" }, alert.explanation),
     el("p", { class: "meta" }, `${fmt(alert.count)} đơn từ ${fmtDate(alert.window_start)} đến `
-      + `${fmtDate(alert.window_end)} · mở lúc ${fmtDate(alert.opened_at)}`),
+      + `${fmtDate(alert.window_end)} · mở lúc ${fmtDate(alert.opened_at)}`
+      + ` · ${ALERT_STATUS_NAMES[alert.status] || alert.status}`),
     el("div", { class: "links" },
       petitionLink(alert.area, alert.topic, alert.window_start, alert.window_end,
         alert.petition_ids), ack));
@@ -394,43 +452,83 @@ function fillList(list, items, render, empty) {
   busy(list, false);
 }
 
-// Hot spots and emerging issues can be replayed for any past day: detection is a pure function
-// of the stored petitions and the date.
-function setAsOf(value) {
-  state.asOf = value || null;
-  loadToday();
-  loadEmerging();
+// One date drives every view: hot spots, alerts, trends, heat table and emerging issues are
+// all shown as they stood on the chosen day (detection is a pure function of data and date).
+function effectiveDate() {
+  return state.asOf || state.dataDate || null;
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const input = $("as-of-input");
-  if (!input) return;
-  input.addEventListener("change", () => setAsOf(input.value));
-  $("as-of-latest").addEventListener("click", () => { input.value = ""; setAsOf(null); });
-});
+function setAsOf(value) {
+  state.asOf = value || null;
+  $("as-of-input").value = state.asOf || "";
+  writeUrl();
+  refreshViews();
+}
+
+function refreshViews() {
+  // Hot spots first: their answer says which day "latest" is, which the others need.
+  return loadToday().then(() => {
+    loadEmerging();
+    return loadChart().then(loadHeatmap);
+  });
+}
+
+function showDates() {
+  const day = effectiveDate();
+  const text = day ? fmtDate(day) : "";
+  $("date-heading").textContent = state.asOf
+    ? `Tình hình tại ngày ${text} (xem lại một ngày đã qua)`
+    : `Tình hình mới nhất: dữ liệu đến ngày ${text}`;
+  $("as-of").textContent = day ? `tại ngày ${text}` : "";
+  for (const node of document.querySelectorAll(".view-date")) {
+    node.textContent = day ? `— đến ngày ${text}` : "";
+  }
+}
 
 async function loadToday() {
-  loadAlerts();
   const list = $("hotspot-list");
   busy(list, true);
   try {
     const result = await api(`/hotspots${query({ as_of: state.asOf })}`);
-    $("as-of").textContent = `(dữ liệu đến ngày ${fmtDate(result.as_of)})`;
+    if (!state.asOf) state.dataDate = result.as_of;
+    showDates();
     fillList(list, [...result.data].sort(bySeverity), hotspotItem, "Không có điểm nóng nào.");
+  } catch (error) {
+    failInto(list, error);
+  }
+  loadAlerts();
+}
+
+const ALERT_STATUS_NAMES = { open: "đang mở", acknowledged: "đã nắm", resolved: "đã giải quyết" };
+
+async function loadAlerts() {
+  const list = $("alert-list");
+  const hint = $("alert-hint");
+  busy(list, true);
+  hint.hidden = true;
+  const replay = Boolean(state.asOf);
+  $("alert-heading").textContent = replay ? "Cảnh báo tại ngày này" : "Cảnh báo đang mở";
+  try {
+    const result = await api(replay ? `/alerts${query({ as_of: state.asOf, limit: 200 })}`
+      : "/alerts?status=open");
+    fillList(list, [...result.data].sort(bySeverity), alertItem,
+      replay ? "Không có cảnh báo nào tại ngày này." : "Không có cảnh báo đang mở.");
+    if (!result.data.length) await pointToLatestAlert(hint);
   } catch (error) {
     failInto(list, error);
   }
 }
 
-async function loadAlerts() {
-  const list = $("alert-list");
-  busy(list, true);
-  try {
-    const result = await api("/alerts?status=open");
-    fillList(list, [...result.data].sort(bySeverity), alertItem, "Không có cảnh báo đang mở.");
-  } catch (error) {
-    failInto(list, error);
-  }
+async function pointToLatestAlert(hint) {
+  // Say where to look: the most recent alert of the data, one click away.
+  const latest = (await api("/alerts?limit=1")).data[0];
+  if (!latest) return;
+  const day = latest.window_end;
+  hint.replaceChildren(`Cảnh báo gần nhất: ${topicName(latest.topic)} — ${latest.area}, `
+    + `số liệu đến ngày ${fmtDate(day)}. `,
+  el("button", { type: "button", class: "small secondary", onclick: () => setAsOf(day) },
+    `Xem ngày ${fmtDate(day)}`));
+  hint.hidden = false;
 }
 
 async function loadEmerging() {
@@ -452,23 +550,37 @@ async function loadEmerging() {
 
 // ------------------------------------------------------------------ trends chart
 function defaultFrom(period) {
-  if (!state.latestMonth || period === "month") return "";
-  return period === "week" ? shiftMonths(state.latestMonth, -6) : shiftMonths(state.latestMonth, -1);
+  const day = effectiveDate();
+  if (!day || period === "month") return "";
+  return period === "week" ? shiftMonths(day, -6) : shiftMonths(day, -1);
+}
+
+// The period that holds `day` is partial unless `day` is its last day.
+function periodStart(day, period) {
+  if (period === "month") return `${day.slice(0, 7)}-01`;
+  if (period === "week") {
+    const weekday = (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7;
+    return shiftDays(day, -weekday);
+  }
+  return day;
+}
+
+function periodEnd(start, period) {
+  if (period === "month") return shiftDays(shiftMonths(start, 1), -1);
+  return period === "week" ? shiftDays(start, 6) : start;
 }
 
 async function loadChart() {
   const box = $("chart");
   busy(box, true);
   const values = formValues($("trend-form"));
+  writeUrl();
   const params = { ...values, level: "all" };
   if (!params.from) params.from = defaultFrom(values.period);
+  if (!params.to) params.to = effectiveDate() || "";
   try {
     const result = await api(`/trends${query({ ...params, limit: 50000 })}`);
-    const rows = result.data;
-    if (values.period === "month" && !values.area && !values.from && !values.to && rows.length) {
-      state.latestMonth = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
-    }
-    drawChart(rows, values.period, params);
+    drawChart(result.data, values.period, params);
   } catch (error) {
     failInto(box, error);
   }
@@ -500,7 +612,10 @@ function drawChart(rows, period, params) {
     dash: DASHES[Math.max(0, order.indexOf(topic)) % DASHES.length],
     values: periods.map((p) => totals.get(`${topic}|${p}`) || 0),
   }));
-  state.chart = { periods, series, period };
+  // A period cut by the date range is partial: its count is not a drop.
+  const partial = new Set(periods.filter((p) => (params.to && periodEnd(p, period) > params.to)
+    || (params.from && p < params.from)));
+  state.chart = { periods, series, period, partial };
   const box = $("chart");
   const legend = $("chart-legend");
   if (!periods.length) {
@@ -535,7 +650,9 @@ function drawChart(rows, period, params) {
   }
   const every = Math.max(1, Math.ceil(periods.length / 10));
   const ticks = periods.map((p, i) => (i % every === 0 || i === periods.length - 1
-    ? svg("text", { x: x(i), y: H - pad.bottom + 18, "text-anchor": "middle" }, periodLabel(p, period))
+    ? svg("text", { x: x(i), y: H - pad.bottom + 18, "text-anchor": i === periods.length - 1 ? "end" : "middle",
+      class: partial.has(p) ? "partial" : null },
+    periodLabel(p, period) + (partial.has(p) ? "*" : ""))
     : null));
   const lines = series.map((s) => svg("g", { "data-topic": s.topic },
     svg("path", {
@@ -553,7 +670,12 @@ function drawChart(rows, period, params) {
   svg("g", { class: "axis" }, grid, ticks),
   svg("line", { x1: pad.left, x2: W - pad.right, y1: y(0), y2: y(0), stroke: "#9aa1ad" }),
   lines);
-  box.replaceChildren(chart, el("p", { class: "muted small", text: description }));
+  const note = partial.size
+    ? `* Kỳ chưa trọn (${[...partial].map((p) => periodLabel(p, period)).join(", ")}): số đơn chỉ tính `
+      + `đến ${fmtDate(params.to)}${params.from ? ` hoặc từ ${fmtDate(params.from)}` : ""}, không phải mức giảm.`
+    : "";
+  box.replaceChildren(chart, el("p", { class: "muted small", text: description }),
+    note ? el("p", { class: "small partial-note", text: note }) : "");
   legend.replaceChildren(...series.map((s) => el("li", {},
     el("span", { class: "key", style: `background:${s.colour}` }), topicName(s.topic))));
   renderChartTable();
@@ -589,17 +711,19 @@ function toggleChartTable() {
 async function loadHeatmap() {
   const wrap = $("heat-table");
   const { level, period } = formValues($("heat-form"));
-  if (!state.latestMonth) {
+  writeUrl();
+  const day = effectiveDate();
+  if (!day) {
     wrap.replaceChildren(el("p", { class: "muted", text: "Chưa có số liệu." }));
     busy(wrap, false);
     return;
   }
   busy(wrap, true);
   // Only the latest period and the one before it are needed.
-  const from = period === "month" ? shiftMonths(state.latestMonth, -1) : shiftDays(state.latestMonth, -14);
+  const from = period === "month" ? shiftMonths(day, -1) : shiftDays(periodStart(day, "week"), -7);
   try {
-    const result = await api(`/trends${query({ period, level, from, limit: 50000 })}`);
-    drawHeatmap(result.data, period, level);
+    const result = await api(`/trends${query({ period, level, from, to: day, limit: 50000 })}`);
+    drawHeatmap(result.data, period, level, day);
   } catch (error) {
     failInto(wrap, error);
   }
@@ -612,7 +736,7 @@ function changeText(current, previous) {
   return `${diff > 0 ? "+" : diff < 0 ? "−" : "±"}${fmt(Math.abs(diff))} (${pct > 0 ? "+" : ""}${fmt(pct)}%)`;
 }
 
-function drawHeatmap(rows, period, level) {
+function drawHeatmap(rows, period, level, day) {
   const wrap = $("heat-table");
   const latest = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
   const current = rows.filter((r) => r.period_start === latest);
@@ -641,7 +765,8 @@ function drawHeatmap(rows, period, level) {
   $("area-options").replaceChildren(...[...names].filter((n) => n && n !== "chưa xác định")
     .sort((a, b) => a.localeCompare(b, "vi")).map((n) => el("option", { value: n })));
   const biggest = Math.max(1, ...[...cells.values()].map((c) => Math.abs(c.count - c.previous)));
-  const label = period === "month" ? `tháng ${periodLabel(latest, "month")}` : `tuần từ ${fmtDate(latest)}`;
+  const cut = periodEnd(latest, period) > day ? ` (đến ngày ${fmtDate(day)}, chưa trọn ${PERIOD_NAMES[period]})` : "";
+  const label = (period === "month" ? `tháng ${periodLabel(latest, "month")}` : `tuần từ ${fmtDate(latest)}`) + cut;
   $("heat-caption").textContent = `Kỳ: ${label}, so với ${PERIOD_NAMES[period]} trước; `
     + `${fmt(areas.length)} ${level === "village" ? "thôn" : "xã"}.`;
   const head = el("tr", {}, el("th", { scope: "col" }, "Địa bàn"),

@@ -154,3 +154,11 @@ def test_posting_petitions_evaluates_alerts(client: TestClient, settings: Settin
     assert store.list_rules(), "default rules were installed on first evaluation"
     alerts = store.list_alerts()
     assert any(a["topic"] == "religion" and "Phúc Lâm" in a["area"] for a in alerts)
+
+
+def test_alerts_live_on_a_day_of_the_data(client: TestClient) -> None:
+    # The ingest evaluated the days it touched: the religion episode is live on 20/06.
+    live = client.get("/api/v1/alerts", params={"as_of": AS_OF.isoformat()}).json()["data"]
+    religion = [a for a in live if a["topic"] == "religion"]
+    assert religion and all(a["window_start"] <= "2025-06-20" <= a["window_end"] for a in live)
+    assert client.get("/api/v1/alerts", params={"as_of": "2025-01-01"}).json()["data"] == []

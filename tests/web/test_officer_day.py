@@ -116,3 +116,46 @@ def test_officer_imports_a_file_with_a_remapped_column(page: Any, site: OfficerS
     page.get_by_label("Tìm trong nội dung").fill("nhiễm phèn")
     page.get_by_role("button", name="Lọc", exact=True).click()
     page.locator("#pet-table td.text", has_text="Nước giếng khoan").first.wait_for()
+
+
+def test_one_date_drives_every_view_and_survives_a_reload(page: Any, site: OfficerSite) -> None:
+    sign_in(page, site, site.admin_token)
+    page.locator("#heat-table table").wait_for()
+    page.locator("#chart svg").wait_for()
+    wanted = ("/hotspots?as_of=2025-05-20", "/emerging?as_of=2025-05-20",
+              "/alerts?as_of=2025-05-20", "to=2025-05-20")
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    page.get_by_label("Xem lại tình hình tại ngày").fill("2025-05-20")
+    page.wait_for_function(
+        "() => document.querySelector('#heat-caption').textContent.includes('05/2025')")
+    assert all(any(w in u for u in seen) for w in wanted), seen
+    # Both trend requests (chart and heat table) end on the chosen day.
+    assert len([u for u in seen if "/trends?" in u and "to=2025-05-20" in u]) == 2
+    assert "Tình hình tại ngày 20/05/2025" in page.locator("#date-heading").inner_text()
+    assert "tại ngày 20/05/2025" in page.locator("#today-title").inner_text()
+    for title in ("#trends-title", "#heat-title", "#emerging-title"):
+        assert "đến ngày 20/05/2025" in page.locator(title).inner_text()
+    assert "chưa trọn tháng" in page.locator("#heat-caption").inner_text()
+    assert "Kỳ chưa trọn" in page.locator("#chart").inner_text()
+    # No alert lives on 20/05: the page says where the latest one is, one click away.
+    assert page.locator("#alert-list li.alert").count() == 0
+    hint = page.locator("#alert-hint")
+    hint.wait_for()
+    assert "Cảnh báo gần nhất" in hint.inner_text()
+    hint.get_by_role("button").click()
+    page.locator("#alert-list li.alert", has_text="Phúc Lâm").first.wait_for()
+    assert "Cảnh báo tại ngày này" in page.locator("#alert-heading").inner_text()
+    chosen = page.locator("#as-of-input").input_value()
+    assert chosen.startswith("2025-06")
+    with page.expect_response(lambda r: "/trends?" in r.url and "religion" in r.url):
+        page.select_option("#trend-topic", "religion")
+    page.get_by_role("link", name="Xu hướng").click()
+    assert f"date={chosen}" in page.url and "t.topic=religion" in page.url
+    assert page.url.endswith("#trends")
+    page.reload()
+    page.locator("#alert-list li.alert", has_text="Phúc Lâm").first.wait_for()
+    assert page.locator("#as-of-input").input_value() == chosen
+    assert page.locator("#trend-topic").input_value() == "religion"
+    assert f"tại ngày {chosen[8:]}/{chosen[5:7]}/{chosen[:4]}" in page.locator(
+        "#date-heading").inner_text()
