@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.routes import (
+    admin,
     alerts,
     auth,
     classify,
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.monitor = Monitor(PetitionStore(app.state.engine))
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.imports = imports.ImportJobs()
-    for module in (health, auth, petitions, imports, classify, monitoring, alerts, reports):
+    for module in (health, auth, petitions, imports, classify, monitoring, alerts, reports,
+                   admin):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
     _install_error_handlers(app)

@@ -297,6 +297,8 @@ async function boot() {
   });
   $("report-form").addEventListener("submit", downloadReport);
   $("rule-form").addEventListener("submit", addRule);
+  $("rule-cancel").addEventListener("click", stopEditingRule);
+  $("user-form").addEventListener("submit", saveUser);
   $("import-form").addEventListener("submit", uploadFiles);
   $("as-of-input").addEventListener("change", () => setAsOf($("as-of-input").value));
   $("as-of-latest").addEventListener("click", () => setAsOf(null));
@@ -330,7 +332,7 @@ function startDashboard() {
     restoreForms();
     refreshViews().then(scrollToView);
     if (atLeast("analyst")) loadPetitions();
-    if (atLeast("admin")) loadRules();
+    if (atLeast("admin")) { loadRules(); loadAdmin(); }
   }).catch((error) => say(`Không tải được danh mục lĩnh vực: ${error.message}`, true));
   setDefaultReportMonth();
 }
@@ -892,16 +894,22 @@ async function loadRules() {
   busy(wrap, true);
   try {
     const rules = await api("/alert-rules");
-    const head = el("tr", {}, ["Tên", "Lĩnh vực", "Địa bàn", "Mức thấp nhất", "Kênh nhận", "Trạng thái", "Thao tác"]
+    const head = el("tr", {}, ["Tên", "Lĩnh vực", "Địa bàn", "Mức thấp nhất", "Người nhận", "Giờ yên lặng",
+      "Trạng thái", "Thao tác"]
       .map((h) => el("th", { scope: "col" }, h)));
     const body = rules.map((rule) => el("tr", { "data-rule-id": rule.id },
       el("td", {}, rule.name),
       el("td", {}, rule.topics.length ? rule.topics.map(topicName).join("; ") : "Mọi lĩnh vực"),
       el("td", {}, rule.areas.length ? rule.areas.join("; ") : "Mọi địa bàn"),
       el("td", {}, SEVERITY_NAMES[rule.min_severity] || rule.min_severity),
-      el("td", {}, rule.channels.length ? rule.channels.map((c) => c.type).join(", ") : "Chưa có"),
+      el("td", { class: "channels" }, rule.channels.length ? rule.channels.map(channelText).join("; ") : "Chưa có"),
+      el("td", {}, rule.quiet_hours || "Không"),
       el("td", {}, rule.enabled ? "Đang dùng" : "Tạm tắt"),
-      el("td", {},
+      el("td", { class: "row-actions" },
+        el("button", {
+          type: "button", class: "small secondary", "aria-label": `Sửa quy tắc ${rule.name}`,
+          onclick: () => editRule(rule),
+        }, "Sửa"), " ",
         el("button", {
           type: "button", class: "small secondary",
           onclick: () => updateRule(rule, { enabled: !rule.enabled }),
@@ -941,6 +949,59 @@ async function deleteRule(rule) {
   }
 }
 
+function channelText(channel) {
+  if (channel.type === "email") return `E-mail: ${(channel.to || []).join(", ")}`;
+  if (channel.type === "webhook") return `Webhook: ${channel.url}`;
+  return channel.type;
+}
+
+function editRule(rule) {
+  const form = $("rule-form");
+  form.reset();
+  form.elements.id.value = rule.id;
+  form.elements.name.value = rule.name;
+  for (const box of form.querySelectorAll("input[name=topics]")) box.checked = rule.topics.includes(box.value);
+  form.elements.areas.value = rule.areas.join("; ");
+  form.elements.min_severity.value = rule.min_severity;
+  const emails = rule.channels.filter((c) => c.type === "email").flatMap((c) => c.to || []);
+  form.elements.emails.value = emails.join(", ");
+  const hook = rule.channels.find((c) => c.type === "webhook");
+  form.elements.webhook.value = hook ? hook.url : "";
+  form.elements.secret.placeholder = hook ? "để trống: giữ khóa cũ" : "";
+  const [from, to] = (rule.quiet_hours || "-").split("-");
+  form.elements.quiet_from.value = from || "";
+  form.elements.quiet_to.value = to || "";
+  state.editingRule = rule;
+  $("rule-form-title").textContent = `Sửa quy tắc “${rule.name}”`;
+  $("rule-submit").textContent = "Lưu quy tắc";
+  $("rule-cancel").hidden = false;
+  form.elements.name.focus();
+}
+
+function stopEditingRule() {
+  const form = $("rule-form");
+  form.reset();
+  form.elements.id.value = "";
+  form.elements.secret.placeholder = "";
+  state.editingRule = null;
+  $("rule-form-title").textContent = "Thêm quy tắc";
+  $("rule-submit").textContent = "Thêm quy tắc";
+  $("rule-cancel").hidden = true;
+}
+
+function ruleChannels(form) {
+  const channels = [];
+  const emails = form.elements.emails.value.split(/[,;\s]+/).map((a) => a.trim()).filter(Boolean);
+  if (emails.length) channels.push({ type: "email", to: emails });
+  const url = form.elements.webhook.value.trim();
+  if (url) {
+    const secret = form.elements.secret.value;
+    const kept = state.editingRule && state.editingRule.channels.some((c) => c.type === "webhook" && c.url === url);
+    channels.push({ type: "webhook", url, secret: secret || (kept ? "***" : "") });
+  }
+  return channels;
+}
+
 async function addRule(event) {
   event.preventDefault();
   const form = event.target;
@@ -952,16 +1013,169 @@ async function addRule(event) {
   }
   const topics = [...form.querySelectorAll("input[name=topics]:checked")].map((i) => i.value);
   const areas = form.elements.areas.value.split(";").map((a) => a.trim()).filter(Boolean);
+  const from = form.elements.quiet_from.value;
+  const to = form.elements.quiet_to.value;
+  if (Boolean(from) !== Boolean(to)) {
+    $("rule-status").textContent = "Giờ yên lặng cần cả giờ bắt đầu và giờ kết thúc.";
+    return;
+  }
+  const editing = state.editingRule;
+  const body = {
+    name, topics, areas, min_severity: form.elements.min_severity.value,
+    channels: ruleChannels(form), quiet_hours: from ? `${from}-${to}` : null,
+    enabled: editing ? editing.enabled : true,
+  };
   try {
-    await api("/alert-rules", {
-      method: "POST",
-      body: { name, topics, areas, min_severity: form.elements.min_severity.value, enabled: true },
-    });
-    $("rule-status").textContent = `Đã thêm quy tắc “${name}”.`;
-    form.reset();
+    await api(editing ? `/alert-rules/${editing.id}` : "/alert-rules",
+      { method: editing ? "PUT" : "POST", body });
+    $("rule-status").textContent = editing ? `Đã lưu quy tắc “${name}”.` : `Đã thêm quy tắc “${name}”.`;
+    stopEditingRule();
     loadRules();
   } catch (error) {
-    $("rule-status").textContent = `Không thêm được: ${error.message}`;
+    $("rule-status").textContent = `Không lưu được: ${error.message}`;
+  }
+}
+
+// ------------------------------------------------------------------ users and tokens (admin)
+function fmtTime(iso) {
+  return iso ? `${fmtDate(iso)} ${iso.slice(11, 16)}` : "";
+}
+
+async function loadAdmin() {
+  if (!atLeast("admin")) return;
+  try {
+    const [users, tokens, places] = await Promise.all([
+      api("/admin/users"), api("/admin/tokens"),
+      state.places ? Promise.resolve(state.places) : api("/admin/places")]);
+    state.places = places;
+    renderPlaces(places);
+    renderUsers(users);
+    renderTokens(tokens);
+  } catch (error) {
+    $("admin-status").textContent = `Không tải được: ${error.message}`;
+  }
+}
+
+function renderPlaces(places) {
+  const select = $("user-areas");
+  if (select.options.length) return;
+  const collator = (a, b) => a.localeCompare(b, "vi");
+  select.replaceChildren(
+    el("optgroup", { label: "Xã, phường" }, [...places.communes].sort(collator).map((p) => el("option", { value: p, text: p }))),
+    el("optgroup", { label: "Thôn, tổ dân phố" }, [...places.villages].sort(collator).map((p) => el("option", { value: p, text: p }))));
+}
+
+function renderUsers(users) {
+  const head = el("tr", {}, ["Tên", "Vai trò", "Địa bàn", "Trạng thái", "Mã đang dùng", "Thao tác"]
+    .map((h) => el("th", { scope: "col" }, h)));
+  const body = users.map((user) => el("tr", { "data-user": user.name },
+    el("td", {}, user.name),
+    el("td", {}, user.role_name),
+    el("td", {}, user.areas.length ? user.areas.join("; ") : "Mọi địa bàn"),
+    el("td", {}, user.disabled ? "Đã khóa" : "Đang dùng"),
+    el("td", { class: "num" }, fmt(user.tokens)),
+    el("td", { class: "row-actions" },
+      el("button", { type: "button", class: "small", "aria-label": `Cấp mã truy cập cho ${user.name}`,
+        disabled: user.disabled, onclick: () => issueToken(user) }, "Cấp mã"), " ",
+      el("button", { type: "button", class: "small secondary", "aria-label": `Sửa người dùng ${user.name}`,
+        onclick: () => editUser(user) }, "Sửa"), " ",
+      user.name === state.me.user ? null : el("button", {
+        type: "button", class: "small secondary",
+        onclick: () => changeUser(user.name, { disabled: !user.disabled },
+          user.disabled ? `Đã mở khóa ${user.name}.` : `Đã khóa ${user.name}.`).catch(() => {}),
+      }, user.disabled ? "Mở khóa" : "Khóa"))));
+  $("users-table").replaceChildren(el("table", {}, el("thead", {}, head), el("tbody", {}, body)));
+}
+
+function renderTokens(tokens) {
+  const head = el("tr", {}, ["Số", "Người dùng", "Bắt đầu bằng", "Địa bàn", "Cấp lúc", "Trạng thái", ""]
+    .map((h) => el("th", { scope: "col" }, h)));
+  const body = tokens.map((token) => el("tr", { "data-token": token.id },
+    el("td", { class: "num" }, token.id), el("td", {}, token.user), el("td", {}, `${token.prefix}…`),
+    el("td", {}, token.areas ? token.areas.join("; ") : "Như người dùng"),
+    el("td", {}, fmtTime(token.created_at)),
+    el("td", {}, token.revoked_at ? `Đã thu hồi ${fmtTime(token.revoked_at)}` : "Đang dùng"),
+    el("td", {}, token.revoked_at ? null : el("button", {
+      type: "button", class: "small secondary", "aria-label": `Thu hồi mã số ${token.id}`,
+      onclick: () => revokeToken(token),
+    }, "Thu hồi"))));
+  $("tokens-table").replaceChildren(tokens.length
+    ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+    : el("p", { class: "muted", text: "Chưa có mã truy cập nào." }));
+}
+
+function editUser(user) {
+  const form = $("user-form");
+  form.elements.name.value = user.name;
+  form.elements.name.readOnly = true;
+  form.elements.role.value = user.role;
+  for (const option of $("user-areas").options) option.selected = user.areas.includes(option.value);
+  form.querySelector("button[type=submit]").textContent = "Lưu người dùng";
+  state.editingUser = user.name;
+  form.elements.role.focus();
+}
+
+async function saveUser(event) {
+  event.preventDefault();
+  const form = event.target;
+  const name = form.elements.name.value.trim();
+  const role = form.elements.role.value;
+  const areas = [...$("user-areas").selectedOptions].map((o) => o.value);
+  if (!name) {
+    $("admin-status").textContent = "Hãy nhập tên đăng nhập.";
+    return;
+  }
+  const editing = state.editingUser;
+  try {
+    if (editing) await changeUser(editing, { role, areas }, `Đã lưu người dùng ${editing}.`);
+    else {
+      await api("/admin/users", { method: "POST", body: { name, role, areas } });
+      $("admin-status").textContent = `Đã thêm ${name}. Bấm “Cấp mã” để có mã đăng nhập cho người này.`;
+    }
+    state.editingUser = null;
+    form.reset();
+    form.elements.name.readOnly = false;
+    form.querySelector("button[type=submit]").textContent = "Thêm người dùng";
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không lưu được: ${error.message}`;
+  }
+}
+
+async function changeUser(name, changes, done) {
+  try {
+    await api(`/admin/users/${encodeURIComponent(name)}`, { method: "PUT", body: changes });
+    $("admin-status").textContent = done;
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không lưu được: ${error.message}`;
+    throw error;
+  }
+}
+
+async function issueToken(user) {
+  try {
+    const token = await api(`/admin/users/${encodeURIComponent(user.name)}/tokens`, { method: "POST", body: {} });
+    const box = $("new-token");
+    box.replaceChildren(
+      el("p", {}, el("strong", {}, `Mã truy cập mới của ${user.name}`),
+        " — chỉ hiện một lần này; hãy chép và trao tận tay người dùng:"),
+      el("code", { id: "new-token-value" }, token.token));
+    box.hidden = false;
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không cấp được mã: ${error.message}`;
+  }
+}
+
+async function revokeToken(token) {
+  if (!window.confirm(`Thu hồi mã số ${token.id} của ${token.user}? Người dùng sẽ bị đăng xuất.`)) return;
+  try {
+    await api(`/admin/tokens/${token.id}`, { method: "DELETE" });
+    $("admin-status").textContent = `Đã thu hồi mã số ${token.id}.`;
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không thu hồi được: ${error.message}`;
   }
 }
 

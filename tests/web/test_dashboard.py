@@ -95,11 +95,14 @@ def _fill(settings: Settings) -> None:
     engine.dispose()
 
 
-def filled_app(folder: Path, *users: tuple[str, str, list[str] | None]
+def filled_app(folder: Path, *users: tuple[str, str, list[str] | None], **options: Any
                ) -> tuple[FastAPI, list[str]]:
-    """Return the app over a freshly filled sample and a token for each (name, role, areas)."""
+    """Return the app over a freshly filled sample and a token for each (name, role, areas).
+
+    ``options`` are further settings (an SMTP server, for instance).
+    """
     settings = Settings(database_url=f"sqlite:///{folder / 'web.db'}", runs_dir=folder / "runs",
-                        rate_limit_per_minute=10_000)
+                        rate_limit_per_minute=10_000, **options)
     _fill(settings)
     app = dashboard_app(settings)
     engine = app.state.engine
@@ -322,15 +325,23 @@ def test_monthly_report_downloads_docx(page: Any, site: Site) -> None:
     assert "06/2025" in body
 
 
+def add_religion_rule(page: Any, name: str, area: str, **fields: str) -> Any:
+    """Fill the rule form: religion in ``area``, ``fields`` by label; return the new row."""
+    page.get_by_label("Tên quy tắc").fill(name)
+    page.locator("#rule-topics").get_by_label("Tôn giáo, tín ngưỡng").check()
+    page.get_by_label("Địa bàn, cách nhau").fill(area)
+    for label, value in fields.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Thêm quy tắc").click()
+    row = page.locator("#rules-table tr", has_text=name)
+    row.wait_for()
+    return row
+
+
 def test_admin_manages_alert_rules(page: Any, site: Site) -> None:
     sign_in(page, site, site.admin_token)
-    page.get_by_label("Tên quy tắc").fill("Tôn giáo ở Phúc Lâm")
-    page.locator("#rule-topics").get_by_label("Tôn giáo, tín ngưỡng").check()
-    page.get_by_label("Địa bàn, cách nhau").fill("Phúc Lâm")
     page.get_by_label("Mức độ thấp nhất").select_option("medium")
-    page.get_by_role("button", name="Thêm quy tắc").click()
-    row = page.locator("#rules-table tr", has_text="Tôn giáo ở Phúc Lâm")
-    row.wait_for()
+    row = add_religion_rule(page, "Tôn giáo ở Phúc Lâm", "Phúc Lâm")
     assert "Trung bình" in row.inner_text() and "Đang dùng" in row.inner_text()
     row.get_by_role("button", name="Tắt").click()
     page.locator("#rules-table tr", has_text="Tôn giáo ở Phúc Lâm").filter(

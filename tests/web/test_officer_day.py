@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from pipeline.config import Settings
+from pipeline.monitor.alerts import LOCAL_TIMEZONE
+from tests.pipeline.monitor.test_alerts import MailSink
 from tests.web.test_dashboard import (  # noqa: F401 - fixtures are found by their names
     ARTIFACTS,
+    add_religion_rule,
     browser,
     filled_app,
     serving,
+)
+from tests.web.test_dashboard import (
+    _free_port as free_port,
 )
 
 COMMUNE = "xã Vĩnh Giang"
@@ -37,9 +47,23 @@ class OfficerSite:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfficerSite]:
-    app, tokens = filled_app(tmp_path_factory.mktemp("officer"), ("quantri", "admin", None),
-                             ("canbo", "officer", [COMMUNE]))
+def mail() -> Iterator[MailSink]:
+    """The real local SMTP server the alert tests use, keeping what it receives."""
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    sink.port = controller.port  # type: ignore[attr-defined]
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, mail: MailSink) -> Iterator[OfficerSite]:
+    app, tokens = filled_app(
+        tmp_path_factory.mktemp("officer"), ("quantri", "admin", None),
+        ("canbo", "officer", [COMMUNE]), smtp_host="127.0.0.1",
+        smtp_port=mail.port,  # type: ignore[attr-defined]
+        smtp_starttls=False, smtp_sender="tamtu@vinhgiang.example.vn")
     with serving(app) as base_url:
         yield OfficerSite(base_url, *tokens, app.state.settings)
 
@@ -159,3 +183,71 @@ def test_one_date_drives_every_view_and_survives_a_reload(page: Any, site: Offic
     assert page.locator("#trend-topic").input_value() == "religion"
     assert f"tại ngày {chosen[8:]}/{chosen[5:7]}/{chosen[:4]}" in page.locator(
         "#date-heading").inner_text()
+
+
+RELIGION_CSV = "Ngày nhận,Nội dung,Địa chỉ\n" + "".join(
+    f"{day}/12/2025,\"{text}\",\"thôn Hà Lợi Trung, xã Vĩnh Giang\"\n" for day, text in (
+        (8, "Có nhóm người lạ đến từng nhà vận động bà con bỏ thờ cúng tổ tiên để theo đạo mới"),
+        (8, "Nhóm truyền đạo lạ tổ chức sinh hoạt tôn giáo trái phép vào ban đêm"),
+        (9, "Người lạ phát tờ rơi truyền đạo, rủ con cháu bỏ học đi cầu nguyện"),
+        (9, "Đề nghị xã kiểm tra điểm nhóm tôn giáo tự phát mới lập, thu tiền dâng cúng"),
+        (10, "Tà đạo lôi kéo người già trong thôn, bảo đập bỏ bàn thờ gia tiên"),
+        (10, "Nhóm đạo lạ tụ tập hát xướng đến khuya, nhiều nhà bỏ việc đồng áng"),
+    ))
+
+
+def test_admin_adds_a_user_a_token_and_an_email_recipient_that_receives_the_alert(
+    page: Any, site: OfficerSite, mail: MailSink, tmp_path: Path
+) -> None:
+    sign_in(page, site, site.admin_token)
+    page.get_by_role("link", name="Người dùng, mã truy cập").click()
+    page.locator("#users-table tr", has_text="canbo").first.wait_for()
+    page.get_by_label("Tên đăng nhập").fill("vanthu.vg")
+    page.get_by_label("Vai trò").select_option("analyst")
+    page.get_by_label("Địa bàn được xem").select_option([COMMUNE])
+    page.get_by_role("button", name="Thêm người dùng").click()
+    row = page.locator("#users-table tr", has_text="vanthu.vg")
+    row.wait_for()
+    assert "phân tích" in row.inner_text() and COMMUNE in row.inner_text()
+    page.get_by_role("button", name="Cấp mã truy cập cho vanthu.vg").click()
+    token = page.locator("#new-token-value")
+    token.wait_for()
+    assert token.inner_text().startswith("tt_")
+    assert "chỉ hiện một lần" in page.locator("#new-token").inner_text()
+    page.locator("#tokens-table tr", has_text="vanthu.vg").wait_for()
+
+    rule = add_religion_rule(page, "Tôn giáo Vĩnh Giang, báo văn phòng", "Vĩnh Giang",
+                             **{"Gửi e-mail tới": "vanphong@vinhgiang.example.vn"})
+    assert "E-mail: vanphong@vinhgiang.example.vn" in rule.inner_text()
+    # A second recipient added to the same rule afterwards, with quiet hours.
+    page.get_by_role("button", name="Sửa quy tắc Tôn giáo Vĩnh Giang, báo văn phòng").click()
+    page.get_by_label("Gửi e-mail tới").fill(
+        "vanphong@vinhgiang.example.vn, chutich@vinhgiang.example.vn")
+    # Quiet hours that begin two hours from now: this alert goes out at once.
+    local = datetime.now(ZoneInfo(LOCAL_TIMEZONE))
+    quiet = [f"{local + timedelta(hours=h):%H:%M}" for h in (2, 3)]
+    page.get_by_label("Giờ yên lặng từ").fill(quiet[0])
+    page.get_by_label("đến", exact=True).fill(quiet[1])
+    page.get_by_role("button", name="Lưu quy tắc").click()
+    saved = page.locator("#rules-table tr", has_text="chutich@vinhgiang.example.vn")
+    saved.wait_for()
+    assert f"{quiet[0]}-{quiet[1]}" in saved.inner_text()
+
+    upload = tmp_path / "ton-giao.csv"
+    upload.write_text(RELIGION_CSV, encoding="utf-8")
+    page.get_by_role("link", name="Nhập tệp").click()
+    page.get_by_label("Tệp cần nhập").set_input_files(str(upload))
+    page.get_by_role("button", name="Tải lên và xem trước").click()
+    page.get_by_role("button", name="Bắt đầu nhập").click()
+    page.locator("#import-result table.accounting").wait_for()
+    assert "lưu mới 6" in page.locator("#import-result").inner_text()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            "chutich@vinhgiang.example.vn" in r for r in mail.recipients):
+        time.sleep(0.2)
+    sent = [m for m, r in zip(mail.messages, mail.recipients, strict=True)
+            if "chutich@vinhgiang.example.vn" in r]
+    assert sent, [m["Subject"] for m in mail.messages]
+    body = sent[0].get_body(("plain",)).get_content()
+    assert "Hà Lợi Trung" in sent[0]["Subject"] + body
+    assert "Tôn giáo" in sent[0]["Subject"] + body
