@@ -137,22 +137,28 @@ def read_petitions(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
+    sort: Annotated[Literal["newest", "oldest", "area", "number"], Query(
+        description="Thứ tự: mới nhận trước, cũ trước, theo địa bàn, theo số hiệu")] = "newest",
 ) -> Any:
-    """Return a page of petitions (newest first), or every matching petition as CSV."""
+    """Return a page of petitions, or every matching petition as CSV, in the chosen order.
+
+    A search word typed without diacritics matches every accented spelling of it.
+    """
     filters = _filters(principal, topic, area, start, end, source_type, signal, q, ids)
     if format == "csv":
         return StreamingResponse(
-            _csv_rows(engine, filters, principal, request), media_type="text/csv; charset=utf-8",
+            _csv_rows(engine, filters, principal, request, sort),
+            media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="tamtu-don-thu.csv"'},
         )
-    rows, total = list_petitions(engine, filters, limit=limit, offset=offset)
+    rows, total = list_petitions(engine, filters, limit=limit, offset=offset, order=sort)
     audit_records(request, (r["id"] for r in rows))
     return PetitionsPublic(data=[PetitionPublic(**petition_for(principal, r)) for r in rows],
                            count=total, limit=limit, offset=offset)
 
 
-def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, request: Request
-             ) -> Iterator[str]:
+def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, request: Request,
+             sort: str = "newest") -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # so that spreadsheet programs read the Vietnamese text as UTF-8
@@ -162,7 +168,7 @@ def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, reques
     exported: list[int] = []
     offset = 0
     while True:
-        rows, _ = list_petitions(engine, filters, limit=1000, offset=offset)
+        rows, _ = list_petitions(engine, filters, limit=1000, offset=offset, order=sort)
         exported.extend(r["id"] for r in rows)
         for row in (petition_for(principal, r) for r in rows):
             writer.writerow([

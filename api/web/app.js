@@ -287,6 +287,7 @@ async function boot() {
     state.petitionOffset = 0;
     setTimeout(() => { writeUrl(); loadPetitions(); }, 0);
   });
+  $("pet-sort").addEventListener("change", () => $("petition-form").requestSubmit());
   $("pet-prev").addEventListener("click", () => {
     state.petitionOffset = Math.max(0, state.petitionOffset - PAGE_SIZE);
     loadPetitions();
@@ -826,14 +827,66 @@ async function loadPetitions() {
       el("td", {}, p.topics.map(topicName).join("; ")),
       el("td", {}, p.signals.map((s) => state.signalNames[s] || s).join("; ")),
       showSender ? el("td", {}, [p.sender_name, p.sender_contact].filter(Boolean).join(" · ")) : null,
-      el("td", { class: "text" }, p.text)));
+      el("td", { class: "text" }, petitionText(p.text, filters.q))));
     wrap.replaceChildren(result.data.length
-      ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+      ? cardTable(head, body)
       : el("p", { class: "muted", text: "Không có đơn nào khớp bộ lọc." }));
   } catch (error) {
     failInto(wrap, error);
   }
   busy(wrap, false);
+}
+
+// A search word typed without diacritics matches any accented spelling (as the server does).
+function foldChar(c) {
+  const plain = c.toLowerCase().replace("đ", "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  return plain.length === 1 ? plain : c.toLowerCase();
+}
+
+function firstMatch(text, q) {
+  // Character by character, so that an index in either string is an index in the text.
+  const lower = text.split("").map((c) => (c.toLowerCase().length === 1 ? c.toLowerCase() : c)).join("");
+  const plain = text.split("").map(foldChar).join("");
+  let best = null;
+  for (const word of String(q || "").split(/\s+/).filter(Boolean)) {
+    const folded = word.split("").map(foldChar).join("");
+    const typedPlain = folded === word.toLowerCase();
+    const at = (typedPlain ? plain : lower).indexOf(typedPlain ? folded : word.toLowerCase());
+    if (at >= 0 && (!best || at < best.at)) best = { at, length: word.length };
+  }
+  return best;
+}
+
+const EXCERPT = 180;
+
+function petitionText(text, q) {
+  const chars = text.split("");
+  if (chars.length <= EXCERPT && !q) return text;
+  const match = firstMatch(text, q);
+  const start = match ? Math.max(0, match.at - 60) : 0;
+  const end = Math.min(chars.length, start + EXCERPT);
+  const parts = [start > 0 ? "…" : ""];
+  if (match && match.at < end) {
+    parts.push(chars.slice(start, match.at).join(""),
+      el("mark", {}, chars.slice(match.at, match.at + match.length).join("")),
+      chars.slice(match.at + match.length, end).join(""));
+  } else {
+    parts.push(chars.slice(start, end).join(""));
+  }
+  if (end < chars.length) parts.push("…");
+  const excerpt = el("span", { class: "excerpt" }, parts);
+  if (start === 0 && end === chars.length) return excerpt;
+  return el("span", {}, excerpt,
+    el("details", { class: "full-text" }, el("summary", {}, "Xem toàn văn"), el("p", {}, text)));
+}
+
+// On a phone each row becomes a card; the column name goes before every value.
+function cardTable(head, rows) {
+  const names = [...head.children].map((th) => th.textContent);
+  for (const row of rows) {
+    [...row.children].forEach((td, i) => { if (names[i]) td.dataset.label = names[i]; });
+  }
+  return el("table", { class: "cards" }, el("thead", {}, head), el("tbody", {}, rows));
 }
 
 // ------------------------------------------------------------------ monthly report
@@ -920,7 +973,7 @@ async function loadRules() {
           onclick: () => deleteRule(rule),
         }, "Xóa"))));
     wrap.replaceChildren(rules.length
-      ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+      ? cardTable(head, body)
       : el("p", { class: "muted", text: "Chưa có quy tắc nào." }));
   } catch (error) {
     failInto(wrap, error);
@@ -1084,7 +1137,7 @@ function renderUsers(users) {
         onclick: () => changeUser(user.name, { disabled: !user.disabled },
           user.disabled ? `Đã mở khóa ${user.name}.` : `Đã khóa ${user.name}.`).catch(() => {}),
       }, user.disabled ? "Mở khóa" : "Khóa"))));
-  $("users-table").replaceChildren(el("table", {}, el("thead", {}, head), el("tbody", {}, body)));
+  $("users-table").replaceChildren(cardTable(head, body));
 }
 
 function renderTokens(tokens) {
@@ -1100,7 +1153,7 @@ function renderTokens(tokens) {
       onclick: () => revokeToken(token),
     }, "Thu hồi"))));
   $("tokens-table").replaceChildren(tokens.length
-    ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+    ? cardTable(head, body)
     : el("p", { class: "muted", text: "Chưa có mã truy cập nào." }));
 }
 

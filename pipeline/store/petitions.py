@@ -21,6 +21,7 @@ from pipeline.store.schema import (
     petitions,
     quarantine,
 )
+from pipeline.store.search import contains_word, escape_like
 
 
 class PetitionStore:
@@ -230,10 +231,10 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
                 petition_signals.c.signal == filters.signal)
         ))
     if filters.area:
-        query = query.where(petitions.c.area.ilike(f"%{_escape_like(filters.area)}%", escape="\\"))
+        query = query.where(petitions.c.area.ilike(f"%{escape_like(filters.area)}%", escape="\\"))
     if filters.areas_allowed is not None:
         query = query.where(sa.or_(sa.false(), *(
-            petitions.c.area.ilike(f"%{_escape_like(a)}%", escape="\\")
+            petitions.c.area.ilike(f"%{escape_like(a)}%", escape="\\")
             for a in filters.areas_allowed
         )))
     if filters.start:
@@ -244,21 +245,39 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
         query = query.where(petitions.c.source_type == filters.source_type)
     if filters.q:
         for word in filters.q.split():
-            query = query.where(petitions.c.text.ilike(f"%{_escape_like(word)}%", escape="\\"))
+            query = query.where(contains_word(petitions.c.text, word))
     return query
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+PETITION_ORDERS = ("newest", "oldest", "area", "number")
+
+
+def _order(order: str) -> list[sa.UnaryExpression[Any]]:
+    newest = [petitions.c.received_at.desc().nulls_last(), petitions.c.id.desc()]
+    if order == "oldest":
+        return [petitions.c.received_at.asc().nulls_last(), petitions.c.id.asc()]
+    if order == "area":
+        return [petitions.c.area.asc().nulls_last(), *newest]
+    if order == "number":
+        return [petitions.c.id.asc()]
+    if order != "newest":
+        raise ValueError(f"cách sắp xếp '{order}' không có; chọn một trong: "
+                         + ", ".join(PETITION_ORDERS))
+    return newest
 
 
 def list_petitions(
-    engine: Engine, filters: PetitionFilter, *, limit: int = 50, offset: int = 0
+    engine: Engine, filters: PetitionFilter, *, limit: int = 50, offset: int = 0,
+    order: str = "newest",
 ) -> tuple[list[dict[str, Any]], int]:
-    """Return one page of petitions matching the filters (newest first) and the total count."""
+    """Return one page of petitions matching the filters and the total count.
+
+    ``order`` is one of `PETITION_ORDERS`: newest or oldest received first, by area (newest
+    first within an area), or by number.
+    """
     base = _filtered(sa.select(petitions), filters)
     count_query = _filtered(sa.select(sa.func.count()).select_from(petitions), filters)
-    page = base.order_by(petitions.c.received_at.desc().nulls_last(), petitions.c.id.desc())
+    page = base.order_by(*_order(order))
     with engine.connect() as conn:
         total = int(conn.execute(count_query).scalar_one())
         rows = [dict(r._mapping) for r in conn.execute(page.limit(limit).offset(offset))]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from pipeline.config import Settings
+from pipeline.intake.normalize import fold_diacritics
 from pipeline.monitor.alerts import LOCAL_TIMEZONE
 from tests.pipeline.monitor.test_alerts import MailSink
 from tests.web.test_dashboard import (  # noqa: F401 - fixtures are found by their names
@@ -251,3 +254,69 @@ def test_admin_adds_a_user_a_token_and_an_email_recipient_that_receives_the_aler
     body = sent[0].get_body(("plain",)).get_content()
     assert "Hà Lợi Trung" in sent[0]["Subject"] + body
     assert "Tôn giáo" in sent[0]["Subject"] + body
+
+
+def _api_post(site: OfficerSite, path: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        f"{site.base_url}/api/v1{path}", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {site.admin_token}",
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _outside(tab: Any, selector: str) -> list[str]:
+    """Return the selector's visible elements whose right edge passes the screen's."""
+    return tab.evaluate(
+        "(sel) => [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null"
+        " && e.getBoundingClientRect().right > window.innerWidth + 1)"
+        ".map(e => e.textContent.slice(0, 40))", selector)
+
+
+def test_phone_lists_fit_the_screen_with_excerpts_and_unaccented_search(
+    browser: Any, site: OfficerSite  # noqa: F811 - the shared browser fixture
+) -> None:
+    _api_post(site, "/alert-rules", {
+        "name": "Đất đai toàn huyện, báo cả ban tiếp công dân", "topics": ["land"],
+        "areas": [], "min_severity": "medium", "enabled": True,
+        "channels": [{"type": "email", "to": [
+            "bantiepcongdan.huyenvinhlinh@quangtri.example.vn", "vanphong@vinhgiang.example.vn"]}],
+    })
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  locale="vi-VN")
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    try:
+        sign_in(tab, site, site.admin_token)
+        tab.goto(site.base_url + "/?p.q=dao&p.sort=oldest#petitions")
+        tab.locator("#pet-table tbody tr").first.wait_for()
+        tab.locator("#rules-table tbody tr").first.wait_for()
+        tab.locator("#users-table tbody tr").first.wait_for()
+        assert tab.locator("#pet-sort").input_value() == "oldest"
+        marks = tab.locator("#pet-table td.text mark").all_inner_texts()
+        # Typed without diacritics, the word is found in its accented spellings.
+        assert marks and all(fold_diacritics(m) == "dao" for m in marks)
+        assert any(m.lower() != "dao" for m in marks)
+        excerpts = tab.locator("#pet-table td.text .excerpt").all_inner_texts()
+        assert excerpts and max(len(e) for e in excerpts) <= 185
+        days = tab.locator("#pet-table tbody td:nth-child(2)").all_inner_texts()
+        as_iso = [f"{d[6:]}-{d[3:5]}-{d[:2]}" for d in days]
+        assert as_iso == sorted(as_iso)
+        overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        cut = {sel: _outside(tab, sel) for sel in (
+            "#pet-table td", "#rules-table td button", "#users-table td button",
+            "#rules-table td.channels")}
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.locator("#petitions").screenshot(path=str(ARTIFACTS / "phone-petitions.png"))
+        tab.locator("#rules").screenshot(path=str(ARTIFACTS / "phone-rules.png"))
+        tab.locator("#admin").screenshot(path=str(ARTIFACTS / "phone-admin.png"))
+        sender = tab.locator("#pet-table tbody td[data-label='Người gửi']").first
+        sender_box = sender.bounding_box()
+    finally:
+        context.close()
+    assert overflow <= 0
+    assert cut == {sel: [] for sel in cut}
+    assert sender_box is not None and sender_box["x"] >= 0
+    assert sender_box["x"] + sender_box["width"] <= 391
+    for name in ("phone-petitions.png", "phone-rules.png", "phone-admin.png"):
+        assert (ARTIFACTS / name).stat().st_size > 5_000
