@@ -52,10 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Tâm tư API",
         description="Theo dõi đơn thư, phản ánh của Nhân dân: lĩnh vực, xu hướng, điểm nóng, "
-        "cảnh báo.",
+        "cảnh báo.\n\nMọi địa chỉ dưới `/api/v1` (trừ `/api/v1/healthz`) cần tiêu đề "
+        "`Authorization: Bearer <mã truy cập>`; quản trị viên cấp mã ở mục \"Người dùng, mã "
+        "truy cập\" của trang theo dõi hoặc bằng lệnh `tamtu tokens create --user TÊN`. Đã "
+        "đăng nhập trang theo dõi trên cùng trình duyệt thì thử được các lệnh GET ngay tại đây.",
         version="0.1.0",
         # The stock docs page loads Swagger UI from a CDN: closed networks would see a blank
-        # page. Our own page (api/routes/web.py) renders the same schema from this server.
+        # page. Ours (api/routes/web.py) serves Swagger UI from the installed package.
         docs_url=None,
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",

@@ -15,7 +15,7 @@ const PERIOD_NAMES = { day: "ngày", week: "tuần", month: "tháng" };
 // Okabe–Ito colours stay distinguishable for colour-blind readers; dashes help in print.
 const COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#E69F00",
   "#555555"];
-const DASHES = ["", "6 3", "", "2 3", "", "6 3", "2 3", ""];
+const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "solid", "dot", "longdashdot"];
 const PAGE_SIZE = 20;
 
 const state = {
@@ -43,18 +43,6 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function svg(tag, attrs = {}, ...children) {
-  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value !== null && value !== undefined && value !== "") node.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
@@ -589,15 +577,6 @@ async function loadChart() {
   }
 }
 
-function niceMax(value) {
-  if (value <= 5) return 5;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) {
-    if (step * power >= value) return step * power;
-  }
-  return 10 * power;
-}
-
 function drawChart(rows, period, params) {
   // Rows come per (period, topic, source type): sum over source types.
   const periods = [...new Set(rows.map((r) => r.period_start))].sort();
@@ -620,21 +599,12 @@ function drawChart(rows, period, params) {
     || (params.from && p < params.from)));
   state.chart = { periods, series, period, partial };
   const box = $("chart");
-  const legend = $("chart-legend");
   if (!periods.length) {
     box.replaceChildren(el("p", { class: "muted", text: "Không có đơn nào khớp bộ lọc." }));
-    legend.replaceChildren();
     renderChartTable();
     busy(box, false);
     return;
   }
-  const W = 800; const H = 320;
-  const pad = { left: 48, right: 16, top: 16, bottom: 40 };
-  const peak = Math.max(1, ...series.flatMap((s) => s.values));
-  const top = niceMax(peak);
-  const x = (i) => pad.left + (periods.length === 1 ? (W - pad.left - pad.right) / 2
-    : (i * (W - pad.left - pad.right)) / (periods.length - 1));
-  const y = (v) => H - pad.bottom - (v / top) * (H - pad.top - pad.bottom);
   const filterText = [
     params.topic ? topicName(params.topic) : "mọi lĩnh vực",
     params.area ? `địa bàn ${params.area}` : "mọi địa bàn",
@@ -645,44 +615,58 @@ function drawChart(rows, period, params) {
   const description = `Số đơn theo ${PERIOD_NAMES[period]} từ ${fmtDate(periods[0])} đến `
     + `${fmtDate(periods[periods.length - 1])} (${filterText}). Nhiều nhất: `
     + `${topicName(busiest.s.topic)} với ${fmt(busiest.total)} đơn.`;
-  const grid = [];
-  for (let i = 0; i <= 4; i += 1) {
-    const v = (top * i) / 4;
-    grid.push(svg("line", { class: "grid", x1: pad.left, x2: W - pad.right, y1: y(v), y2: y(v) }));
-    grid.push(svg("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end" }, fmt(v)));
-  }
-  const every = Math.max(1, Math.ceil(periods.length / 10));
-  const ticks = periods.map((p, i) => (i % every === 0 || i === periods.length - 1
-    ? svg("text", { x: x(i), y: H - pad.bottom + 18, "text-anchor": i === periods.length - 1 ? "end" : "middle",
-      class: partial.has(p) ? "partial" : null },
-    periodLabel(p, period) + (partial.has(p) ? "*" : ""))
-    : null));
-  const lines = series.map((s) => svg("g", { "data-topic": s.topic },
-    svg("path", {
-      class: "series", stroke: s.colour, "stroke-dasharray": s.dash,
-      d: s.values.map((v, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
-    }),
-    s.values.map((v, i) => svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 3, fill: s.colour },
-      svg("title", {}, `${topicName(s.topic)}, ${periodLabel(periods[i], period)}: ${fmt(v)} đơn`)))));
-  const chart = svg("svg", {
-    viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "chart-title chart-desc",
-    preserveAspectRatio: "xMidYMid meet",
-  },
-  svg("title", { id: "chart-title" }, "Biểu đồ số đơn theo lĩnh vực"),
-  svg("desc", { id: "chart-desc" }, description),
-  svg("g", { class: "axis" }, grid, ticks),
-  svg("line", { x1: pad.left, x2: W - pad.right, y1: y(0), y2: y(0), stroke: "#9aa1ad" }),
-  lines);
   const note = partial.size
-    ? `* Kỳ chưa trọn (${[...partial].map((p) => periodLabel(p, period)).join(", ")}): số đơn chỉ tính `
-      + `đến ${fmtDate(params.to)}${params.from ? ` hoặc từ ${fmtDate(params.from)}` : ""}, không phải mức giảm.`
+    ? `* Kỳ chưa trọn (${[...partial].map((p) => periodLabel(p, period)).join(", ")}, vùng tô xám, `
+      + `chấm rỗng): số đơn chỉ tính đến ${fmtDate(params.to)}`
+      + `${params.from ? ` hoặc từ ${fmtDate(params.from)}` : ""}, không phải mức giảm.`
     : "";
-  box.replaceChildren(chart, el("p", { class: "muted small", text: description }),
+  const plot = el("div", { class: "plot", role: "img", "aria-label": description });
+  box.replaceChildren(plot, el("p", { class: "muted small", text: description }),
     note ? el("p", { class: "small partial-note", text: note }) : "");
-  legend.replaceChildren(...series.map((s) => el("li", {},
-    el("span", { class: "key", style: `background:${s.colour}` }), topicName(s.topic))));
+  if (!window.Plotly) {
+    plot.replaceChildren(el("p", { class: "bad", text: "Không tải được thư viện vẽ biểu đồ; "
+      + "xem số liệu ở dạng bảng bên dưới." }));
+  } else {
+    plotTrends(plot, periods, series, period, partial);
+  }
   renderChartTable();
   busy(box, false);
+}
+
+function plotTrends(plot, periods, series, period, partial) {
+  const phone = window.matchMedia("(max-width: 720px)").matches;
+  const labels = periods.map((p) => periodLabel(p, period) + (partial.has(p) ? "*" : ""));
+  const traces = series.map((s) => ({
+    type: "scatter", mode: "lines+markers", name: topicName(s.topic), x: labels, y: s.values,
+    line: { color: s.colour, dash: s.dash, width: 2.5 },
+    marker: { color: s.colour, size: 7, symbol: periods.map((p) => (partial.has(p) ? "circle-open" : "circle")) },
+    hovertemplate: `${topicName(s.topic)}: %{y:,} đơn<extra></extra>`,
+  }));
+  // Partial periods are shaded and labelled on the chart itself.
+  const shapes = [];
+  const annotations = [];
+  periods.forEach((p, i) => {
+    if (!partial.has(p)) return;
+    shapes.push({ type: "rect", xref: "x", yref: "paper", x0: i - 0.5, x1: i + 0.5, y0: 0, y1: 1,
+      fillcolor: "rgba(90,100,115,0.12)", line: { width: 0 }, layer: "below" });
+    annotations.push({ xref: "x", yref: "paper", x: i, y: 1, yanchor: "bottom", showarrow: false,
+      text: "chưa trọn", font: { size: 12, color: "#5a6473" } });
+  });
+  const layout = {
+    height: phone ? 420 : 380,
+    margin: { l: 44, r: 12, t: 28, b: 8 },
+    font: { family: "system-ui, sans-serif", size: phone ? 12 : 13, color: "#333" },
+    separators: ",.",
+    hovermode: "x unified",
+    xaxis: { type: "category", automargin: true, tickangle: phone ? -45 : 0, fixedrange: true },
+    yaxis: { title: { text: "Số đơn" }, rangemode: "tozero", tickformat: ",d", automargin: true,
+      fixedrange: true },
+    legend: { orientation: "h", x: 0, y: -0.18, yanchor: "top", font: { size: phone ? 12 : 13 } },
+    shapes, annotations,
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+  };
+  const config = { responsive: true, displayModeBar: false, scrollZoom: false };
+  window.Plotly.react(plot, traces, layout, config);
 }
 
 function renderChartTable() {

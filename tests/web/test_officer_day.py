@@ -148,7 +148,7 @@ def test_officer_imports_a_file_with_a_remapped_column(page: Any, site: OfficerS
 def test_one_date_drives_every_view_and_survives_a_reload(page: Any, site: OfficerSite) -> None:
     sign_in(page, site, site.admin_token)
     page.locator("#heat-table table").wait_for()
-    page.locator("#chart svg").wait_for()
+    page.locator("#chart svg.main-svg").first.wait_for()
     wanted = ("/hotspots?as_of=2025-05-20", "/emerging?as_of=2025-05-20",
               "/alerts?as_of=2025-05-20", "to=2025-05-20")
     seen: list[str] = []
