@@ -569,6 +569,7 @@ async function loadChart() {
   const params = { ...values, level: "all" };
   if (!params.from) params.from = defaultFrom(values.period);
   if (!params.to) params.to = effectiveDate() || "";
+  $("trend-xlsx").href = `${API}/trends${query({ ...params, format: "xlsx" })}`;
   try {
     const result = await api(`/trends${query({ ...params, limit: 50000 })}`);
     drawChart(result.data, values.period, params);
@@ -708,6 +709,7 @@ async function loadHeatmap() {
   busy(wrap, true);
   // Only the latest period and the one before it are needed.
   const from = period === "month" ? shiftMonths(day, -1) : shiftDays(periodStart(day, "week"), -7);
+  $("heat-xlsx").href = `${API}/trends${query({ period, level, from, to: day, format: "xlsx", layout: "heat" })}`;
   try {
     const result = await api(`/trends${query({ period, level, from, to: day, limit: 50000 })}`);
     drawHeatmap(result.data, period, level, day);
@@ -789,6 +791,7 @@ async function loadPetitions() {
   busy(wrap, true);
   const filters = petitionParams();
   $("pet-csv").href = `${API}/petitions${query({ ...filters, format: "csv" })}`;
+  $("pet-xlsx").href = `${API}/petitions${query({ ...filters, format: "xlsx" })}`;
   try {
     const result = await api(`/petitions${query({ ...filters, limit: PAGE_SIZE, offset: state.petitionOffset })}`);
     const first = result.count ? result.offset + 1 : 0;

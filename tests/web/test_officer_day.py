@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -320,3 +321,25 @@ def test_phone_lists_fit_the_screen_with_excerpts_and_unaccented_search(
     assert sender_box["x"] + sender_box["width"] <= 391
     for name in ("phone-petitions.png", "phone-rules.png", "phone-admin.png"):
         assert (ARTIFACTS / name).stat().st_size > 5_000
+
+
+def test_petitions_trends_and_heat_table_download_as_excel(page: Any, site: OfficerSite,
+                                                           tmp_path: Path) -> None:
+    sign_in(page, site, site.admin_token)
+    page.locator("#heat-table table").wait_for()
+    page.locator("#pet-table tbody tr").first.wait_for()
+    titles = {}
+    for name, sheet in (("Tải Excel", "Đơn thư"), ("Tải Excel xu hướng", "Theo kỳ"),
+                        ("Tải Excel bản đồ nhiệt", "Số đơn")):
+        with page.expect_download() as info:
+            page.get_by_role("link", name=name, exact=True).click()
+        target = tmp_path / info.value.suggested_filename
+        info.value.save_as(target)
+        book = openpyxl.load_workbook(target, read_only=True)
+        assert target.suffix == ".xlsx" and sheet in book.sheetnames
+        rows = list(book[sheet].iter_rows(values_only=True))
+        assert len(rows) > 2
+        titles[sheet] = rows
+    heat = titles["Số đơn"]
+    shown = page.locator("#heat-table tbody tr").count()
+    assert len(heat) - 2 == shown
