@@ -178,7 +178,7 @@ def test_one_date_drives_every_view_and_survives_a_reload(page: Any, site: Offic
     assert chosen.startswith("2025-06")
     with page.expect_response(lambda r: "/trends?" in r.url and "religion" in r.url):
         page.select_option("#trend-topic", "religion")
-    page.get_by_role("link", name="Xu hướng").click()
+    page.get_by_role("link", name="Xu hướng", exact=True).click()
     assert f"date={chosen}" in page.url and "t.topic=religion" in page.url
     assert page.url.endswith("#trends")
     page.reload()
