@@ -16,7 +16,18 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import alerts, auth, classify, health, monitoring, petitions, reports, web
+from api.routes import (
+    admin,
+    alerts,
+    auth,
+    classify,
+    health,
+    imports,
+    monitoring,
+    petitions,
+    reports,
+    web,
+)
 from api.security import HardeningMiddleware, RateLimiter, audit_middleware
 from pipeline.config import Settings, get_settings
 from pipeline.monitor.engine import Monitor
@@ -48,10 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Tâm tư API",
         description="Theo dõi đơn thư, phản ánh của Nhân dân: lĩnh vực, xu hướng, điểm nóng, "
-        "cảnh báo.",
+        "cảnh báo.\n\nMọi địa chỉ dưới `/api/v1` (trừ `/api/v1/healthz`) cần tiêu đề "
+        "`Authorization: Bearer <mã truy cập>`; quản trị viên cấp mã ở mục \"Người dùng, mã "
+        "truy cập\" của trang theo dõi hoặc bằng lệnh `tamtu tokens create --user TÊN`. Đã "
+        "đăng nhập trang theo dõi trên cùng trình duyệt thì thử được các lệnh GET ngay tại đây.",
         version="0.1.0",
         # The stock docs page loads Swagger UI from a CDN: closed networks would see a blank
-        # page. Our own page (api/routes/web.py) renders the same schema from this server.
+        # page. Ours (api/routes/web.py) serves Swagger UI from the installed package.
         docs_url=None,
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -64,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.monitor = Monitor(PetitionStore(app.state.engine))
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          path=settings.runs_dir / RATE_LIMIT_FILE)
-    for module in (health, auth, petitions, classify, monitoring, alerts, reports):
+    app.state.imports = imports.ImportJobs()
+    for module in (health, auth, petitions, imports, classify, monitoring, alerts, reports,
+                   admin):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
     _install_error_handlers(app)

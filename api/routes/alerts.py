@@ -182,9 +182,12 @@ def list_alerts(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    as_of: Annotated[date | None, Query(
+        description="Chỉ các cảnh báo có khoảng số liệu chứa ngày này (YYYY-MM-DD)")] = None,
 ) -> AlertsPublic:
-    """Return alerts, optionally of one status."""
-    rows = AlertStore(engine).list_alerts(status=status, limit=limit, offset=offset)
+    """Return alerts, optionally of one status or live on one day of the data."""
+    rows = AlertStore(engine).list_alerts(status=status, limit=limit, offset=offset,
+                                          covering=as_of)
     data = [
         AlertPublic(**{**r, "explanation": public_text(principal, r["explanation"])})
         for r in rows if principal.may_see_area(r["area"])

@@ -6,12 +6,15 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
 
 from api.deps import MonitorDep, StoreDep
 from api.security import Principal, Viewer, check_area, public_text
+from api.xlsx import heat_sheets, trend_sheets, workbook_bytes, xlsx_response
 from pipeline.monitor.common import HotspotError, area_matches
 from pipeline.monitor.engine import as_json, default_as_of
 from pipeline.monitor.trends import TrendsError
+from pipeline.taxonomy import default_taxonomy
 
 router = APIRouter(tags=["monitoring"])
 
@@ -36,10 +39,15 @@ def trends(
     limit: Annotated[int, Query(ge=1, le=TRENDS_PAGE_MAX,
                                 description="Số dòng tối đa của trang")] = TRENDS_PAGE,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Bỏ qua bao nhiêu dòng")] = 0,
-) -> dict[str, Any]:
+    format: Annotated[Literal["json", "xlsx"], Query(  # noqa: A002
+        description="xlsx: cả kết quả thành tệp Excel")] = "json",
+    layout: Annotated[Literal["periods", "heat"], Query(
+        description="Tệp Excel: theo kỳ (như biểu đồ) hoặc bản đồ nhiệt của kỳ cuối")] = "periods",
+) -> Any:
     """Return one page of rows (period_start, area, topic, source_type, count, changes).
 
     `total` is the number of rows of the whole result; ask again with `offset` for the rest.
+    With `format=xlsx` the whole result comes as an Excel file laid out as `layout` says.
     """
     check_area(principal, area)
     scope = None if principal.areas is None else tuple(sorted(principal.areas))
@@ -51,6 +59,8 @@ def trends(
         )
     except TrendsError as error:
         raise HTTPException(422, str(error)) from error
+    if format == "xlsx":
+        return _trends_xlsx(table, period, layout, area, end)
     page = table.iloc[offset:offset + limit]
     rows = page.astype(object).where(page.notna(), None).to_dict(orient="records")
     for row in rows:
@@ -58,6 +68,21 @@ def trends(
     return {"columns": list(table.columns), "data": rows, "count": len(rows),
             "total": len(table), "offset": offset, "limit": limit,
             "undated": int(table.attrs.get("undated", 0))}
+
+
+def _trends_xlsx(table: Any, period: str, layout: str, area: str | None, end: date | None
+                 ) -> Response:
+    taxonomy = default_taxonomy()
+    if table.empty:
+        raise HTTPException(404, "Không có số liệu nào khớp bộ lọc để xuất")
+    if layout == "periods":
+        return xlsx_response(workbook_bytes(trend_sheets(table, taxonomy, period)),
+                             f"tamtu-xu-huong-{period}.xlsx")
+    latest = table["period_start"].max()
+    label = (f"Kỳ bắt đầu {latest:%d/%m/%Y}" + (f", đến ngày {end:%d/%m/%Y}" if end else "")
+             + (f", địa bàn {area}" if area else ""))
+    return xlsx_response(workbook_bytes(heat_sheets(table, taxonomy, period, label)),
+                         f"tamtu-ban-do-nhiet-{latest:%Y-%m-%d}.xlsx")
 
 
 @router.get("/hotspots", summary="Điểm nóng tại một ngày (mặc định: dữ liệu mới nhất)")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from api.deps import ClassifierDep, EngineDep, GazetteerDep, RecordId, SettingsDep, StoreDep
 from api.schemas import (
@@ -33,6 +33,7 @@ from api.security import (
     petition_for,
     sees_clear_text,
 )
+from api.xlsx import SOURCE_NAMES, XLSX_TYPE, Sheet, workbook_bytes, xlsx_response
 from pipeline.intake.readers import Ingestor
 from pipeline.process import record_place
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
@@ -167,7 +168,7 @@ def _filters(
 
 
 @router.get("", response_model=PetitionsPublic, summary="Danh sách đơn, lọc và phân trang",
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"content": {"text/csv": {}, XLSX_TYPE: {}}}})
 def read_petitions(
     request: Request,
     principal: Analyst,
@@ -183,23 +184,53 @@ def read_petitions(
                                      description="Số hiệu đơn, ngăn bằng dấu phẩy")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
+    sort: Annotated[Literal["newest", "oldest", "area", "number"], Query(
+        description="Thứ tự: mới nhận trước, cũ trước, theo địa bàn, theo số hiệu")] = "newest",
 ) -> Any:
-    """Return a page of petitions (newest first), or every matching petition as CSV."""
+    """Return a page of petitions, or every matching one as CSV or XLSX, in the chosen order.
+
+    A search word typed without diacritics matches every accented spelling of it.
+    """
     filters = _filters(principal, topic, area, start, end, source_type, signal, q, ids)
+    if format == "xlsx":
+        return _xlsx(engine, filters, principal, request, sort)
     if format == "csv":
         return StreamingResponse(
-            _csv_rows(engine, filters, principal, request), media_type="text/csv; charset=utf-8",
+            _csv_rows(engine, filters, principal, request, sort),
+            media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="tamtu-don-thu.csv"'},
         )
-    rows, total = list_petitions(engine, filters, limit=limit, offset=offset)
+    rows, total = list_petitions(engine, filters, limit=limit, offset=offset, order=sort)
     audit_records(request, (r["id"] for r in rows))
     return PetitionsPublic(data=[PetitionPublic(**petition_for(principal, r)) for r in rows],
                            count=total, limit=limit, offset=offset)
 
 
-def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, request: Request
-             ) -> Iterator[str]:
+def _pages(engine: Any, filters: PetitionFilter, principal: Principal, sort: str,
+           exported: list[int]) -> Iterator[list[dict[str, Any]]]:
+    """Yield every matching petition, as the user may see it, 1,000 at a time."""
+    offset = 0
+    while True:
+        rows, _ = list_petitions(engine, filters, limit=1000, offset=offset, order=sort)
+        exported.extend(r["id"] for r in rows)
+        yield [petition_for(principal, r) for r in rows]
+        if len(rows) < 1000:
+            return
+        offset += 1000
+
+
+def _audit_export(engine: Any, principal: Principal, request: Request, exported: list[int]
+                  ) -> None:
+    client = request.client.host if request.client else None
+    SecurityStore(engine).append_audit({
+        "user_name": principal.name, "role": principal.role, "method": "EXPORT",
+        "endpoint": request.url.path, "status": 200, "record_ids": exported, "client": client,
+    })
+
+
+def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, request: Request,
+             sort: str = "newest") -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # so that spreadsheet programs read the Vietnamese text as UTF-8
@@ -207,25 +238,41 @@ def _csv_rows(engine: Any, filters: PetitionFilter, principal: Principal, reques
     # The request's own audit entry is written before the body streams, so the export appends
     # a second entry with every exported id once it is complete.
     exported: list[int] = []
-    offset = 0
-    while True:
-        rows, _ = list_petitions(engine, filters, limit=1000, offset=offset)
-        exported.extend(r["id"] for r in rows)
-        for row in (petition_for(principal, r) for r in rows):
+    for page in _pages(engine, filters, principal, sort, exported):
+        for row in page:
             writer.writerow([
                 _csv_cell(f, row[f]) for f in CSV_FIELDS
             ])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        if len(rows) < 1000:
-            break
-        offset += 1000
-    client = request.client.host if request.client else None
-    SecurityStore(engine).append_audit({
-        "user_name": principal.name, "role": principal.role, "method": "EXPORT",
-        "endpoint": request.url.path, "status": 200, "record_ids": exported, "client": client,
-    })
+    _audit_export(engine, principal, request, exported)
+
+
+def _xlsx(engine: Any, filters: PetitionFilter, principal: Principal, request: Request,
+          sort: str) -> Response:
+    taxonomy = default_taxonomy()
+    exported: list[int] = []
+
+    def cells(row: dict[str, Any]) -> list[Any]:
+        values = {**row, "topics": "; ".join(taxonomy.name(t) for t in row["topics"]),
+                  "signals": "; ".join(taxonomy.name(t) for t in row["signals"]),
+                  "source_type": SOURCE_NAMES.get(row["source_type"], row["source_type"])}
+        return [values[f] for f in XLSX_FIELDS]
+
+    rows = (cells(r) for page in _pages(engine, filters, principal, sort, exported) for r in page)
+    data = workbook_bytes([Sheet("Đơn thư", list(XLSX_FIELDS.values()), rows,
+                                 {2: 36, 5: 24, 6: 60, 7: 24})])
+    _audit_export(engine, principal, request, exported)
+    return xlsx_response(data, "tamtu-don-thu.xlsx")
+
+
+XLSX_FIELDS = {
+    "id": "Số", "received_at": "Ngày nhận", "area": "Địa bàn", "source_type": "Loại nguồn",
+    "external_id": "Số hiệu gốc", "topics": "Lĩnh vực", "text": "Nội dung",
+    "signals": "Dấu hiệu", "sender_name": "Người gửi", "sender_contact": "Liên hệ",
+    "channel": "Kênh", "source_file": "Tệp nguồn", "source_row": "Dòng",
+}
 
 
 def _csv_cell(name: str, value: Any) -> Any:

@@ -15,7 +15,7 @@ const PERIOD_NAMES = { day: "ngày", week: "tuần", month: "tháng" };
 // Okabe–Ito colours stay distinguishable for colour-blind readers; dashes help in print.
 const COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#E69F00",
   "#555555"];
-const DASHES = ["", "6 3", "", "2 3", "", "6 3", "2 3", ""];
+const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "solid", "dot", "longdashdot"];
 const PAGE_SIZE = 20;
 
 const state = {
@@ -43,18 +43,6 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function svg(tag, attrs = {}, ...children) {
-  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value !== null && value !== undefined && value !== "") node.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
@@ -132,7 +120,8 @@ class ApiError extends Error {
 async function api(path, options = {}) {
   const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
   init.headers = { ...init.headers, ...(options.headers || {}) };
-  if (options.body !== undefined && typeof options.body !== "string") {
+  if (options.body !== undefined && typeof options.body !== "string"
+      && !(options.body instanceof FormData)) {
     init.body = JSON.stringify(options.body);
     init.headers["Content-Type"] = "application/json";
   }
@@ -206,6 +195,60 @@ async function signOut() {
   showLogin("Đã đăng xuất.");
 }
 
+// ------------------------------------------------------------------ the URL holds the view
+// ?date=YYYY-MM-DD&t.period=week&p.q=…#trends : date, filters of each panel, and the section.
+const URL_FORMS = { t: "trend-form", h: "heat-form", p: "petition-form" };
+
+function readUrl() {
+  const params = new URLSearchParams(window.location.search);
+  const day = params.get("date");
+  state.asOf = /^\d{4}-\d{2}-\d{2}$/.test(day || "") ? day : null;
+  $("as-of-input").value = state.asOf || "";
+  state.urlForms = {};
+  for (const [prefix] of Object.entries(URL_FORMS)) {
+    state.urlForms[prefix] = {};
+    for (const [key, value] of params.entries()) {
+      if (key.startsWith(`${prefix}.`)) state.urlForms[prefix][key.slice(prefix.length + 1)] = value;
+    }
+  }
+  state.petitionFilters = { ...state.urlForms.p };
+  state.petitionOffset = 0;
+}
+
+function restoreForms() {
+  // Selects are filled by the taxonomy first, so their saved values exist by now.
+  for (const [prefix, id] of Object.entries(URL_FORMS)) {
+    const form = $(id);
+    for (const [key, value] of Object.entries((state.urlForms || {})[prefix] || {})) {
+      if (form.elements[key] && form.elements[key].type !== "file") form.elements[key].value = value;
+    }
+  }
+}
+
+function writeUrl() {
+  const params = new URLSearchParams();
+  if (state.asOf) params.set("date", state.asOf);
+  for (const [prefix, id] of Object.entries(URL_FORMS)) {
+    const values = prefix === "p" ? state.petitionFilters : formValues($(id));
+    for (const [key, value] of Object.entries(values || {})) {
+      const text = String(value || "").trim();
+      const input = $(id).elements[key];
+      const isDefault = input && input.tagName === "SELECT" && input.options.length
+        && [...input.options].find((o) => o.defaultSelected)?.value === text;
+      if (text && !isDefault && key !== "ids") params.set(`${prefix}.${key}`, text);
+    }
+  }
+  const search = params.toString();
+  window.history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}`
+    + window.location.hash);
+}
+
+function scrollToView() {
+  const id = window.location.hash.slice(1);
+  const target = id && document.getElementById(id);
+  if (target && !target.hidden) target.scrollIntoView();
+}
+
 // ------------------------------------------------------------------ start
 async function boot() {
   $("login-form").addEventListener("submit", signIn);
@@ -224,13 +267,15 @@ async function boot() {
     e.preventDefault();
     state.petitionFilters = formValues(e.target);
     state.petitionOffset = 0;
+    writeUrl();
     loadPetitions();
   });
   $("petition-form").addEventListener("reset", () => {
     state.petitionFilters = {};
     state.petitionOffset = 0;
-    setTimeout(loadPetitions, 0);
+    setTimeout(() => { writeUrl(); loadPetitions(); }, 0);
   });
+  $("pet-sort").addEventListener("change", () => $("petition-form").requestSubmit());
   $("pet-prev").addEventListener("click", () => {
     state.petitionOffset = Math.max(0, state.petitionOffset - PAGE_SIZE);
     loadPetitions();
@@ -241,6 +286,13 @@ async function boot() {
   });
   $("report-form").addEventListener("submit", downloadReport);
   $("rule-form").addEventListener("submit", addRule);
+  $("rule-cancel").addEventListener("click", stopEditingRule);
+  $("user-form").addEventListener("submit", saveUser);
+  $("import-form").addEventListener("submit", uploadFiles);
+  $("as-of-input").addEventListener("change", () => setAsOf($("as-of-input").value));
+  $("as-of-latest").addEventListener("click", () => setAsOf(null));
+  readUrl();
+  $("import-start").addEventListener("submit", startImport);
   try {
     state.me = await api("/auth/me");
   } catch (error) {
@@ -266,11 +318,10 @@ function startDashboard() {
   const taxonomy = loadTaxonomy();
   // Panels load side by side; the slow ones never hold up the others.
   taxonomy.then(() => {
-    loadToday();
-    loadEmerging();
-    loadChart().then(loadHeatmap);
+    restoreForms();
+    refreshViews().then(scrollToView);
     if (atLeast("analyst")) loadPetitions();
-    if (atLeast("admin")) loadRules();
+    if (atLeast("admin")) { loadRules(); loadAdmin(); }
   }).catch((error) => say(`Không tải được danh mục lĩnh vực: ${error.message}`, true));
   setDefaultReportMonth();
 }
@@ -363,7 +414,8 @@ function alertItem(alert) {
     el("h4", {}, severityBadge(alert.severity), " ", `${topicName(alert.topic)} — ${alert.area}`),
     el("p", { class: "explanation" }, alert.explanation),
     el("p", { class: "meta" }, `${fmt(alert.count)} đơn từ ${fmtDate(alert.window_start)} đến `
-      + `${fmtDate(alert.window_end)} · mở lúc ${fmtDate(alert.opened_at)}`),
+      + `${fmtDate(alert.window_end)} · mở lúc ${fmtDate(alert.opened_at)}`
+      + ` · ${ALERT_STATUS_NAMES[alert.status] || alert.status}`),
     el("div", { class: "links" },
       petitionLink(alert.area, alert.topic, alert.window_start, alert.window_end,
         alert.petition_ids), ack));
@@ -391,43 +443,83 @@ function fillList(list, items, render, empty) {
   busy(list, false);
 }
 
-// Hot spots and emerging issues can be replayed for any past day: detection is a pure function
-// of the stored petitions and the date.
-function setAsOf(value) {
-  state.asOf = value || null;
-  loadToday();
-  loadEmerging();
+// One date drives every view: hot spots, alerts, trends, heat table and emerging issues are
+// all shown as they stood on the chosen day (detection is a pure function of data and date).
+function effectiveDate() {
+  return state.asOf || state.dataDate || null;
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const input = $("as-of-input");
-  if (!input) return;
-  input.addEventListener("change", () => setAsOf(input.value));
-  $("as-of-latest").addEventListener("click", () => { input.value = ""; setAsOf(null); });
-});
+function setAsOf(value) {
+  state.asOf = value || null;
+  $("as-of-input").value = state.asOf || "";
+  writeUrl();
+  refreshViews();
+}
+
+function refreshViews() {
+  // Hot spots first: their answer says which day "latest" is, which the others need.
+  return loadToday().then(() => {
+    loadEmerging();
+    return loadChart().then(loadHeatmap);
+  });
+}
+
+function showDates() {
+  const day = effectiveDate();
+  const text = day ? fmtDate(day) : "";
+  $("date-heading").textContent = state.asOf
+    ? `Tình hình tại ngày ${text} (xem lại một ngày đã qua)`
+    : `Tình hình mới nhất: dữ liệu đến ngày ${text}`;
+  $("as-of").textContent = day ? `tại ngày ${text}` : "";
+  for (const node of document.querySelectorAll(".view-date")) {
+    node.textContent = day ? `— đến ngày ${text}` : "";
+  }
+}
 
 async function loadToday() {
-  loadAlerts();
   const list = $("hotspot-list");
   busy(list, true);
   try {
     const result = await api(`/hotspots${query({ as_of: state.asOf })}`);
-    $("as-of").textContent = `(dữ liệu đến ngày ${fmtDate(result.as_of)})`;
+    if (!state.asOf) state.dataDate = result.as_of;
+    showDates();
     fillList(list, [...result.data].sort(bySeverity), hotspotItem, "Không có điểm nóng nào.");
+  } catch (error) {
+    failInto(list, error);
+  }
+  loadAlerts();
+}
+
+const ALERT_STATUS_NAMES = { open: "đang mở", acknowledged: "đã nắm", resolved: "đã giải quyết" };
+
+async function loadAlerts() {
+  const list = $("alert-list");
+  const hint = $("alert-hint");
+  busy(list, true);
+  hint.hidden = true;
+  const replay = Boolean(state.asOf);
+  $("alert-heading").textContent = replay ? "Cảnh báo tại ngày này" : "Cảnh báo đang mở";
+  try {
+    const result = await api(replay ? `/alerts${query({ as_of: state.asOf, limit: 200 })}`
+      : "/alerts?status=open");
+    fillList(list, [...result.data].sort(bySeverity), alertItem,
+      replay ? "Không có cảnh báo nào tại ngày này." : "Không có cảnh báo đang mở.");
+    if (!result.data.length) await pointToLatestAlert(hint);
   } catch (error) {
     failInto(list, error);
   }
 }
 
-async function loadAlerts() {
-  const list = $("alert-list");
-  busy(list, true);
-  try {
-    const result = await api("/alerts?status=open");
-    fillList(list, [...result.data].sort(bySeverity), alertItem, "Không có cảnh báo đang mở.");
-  } catch (error) {
-    failInto(list, error);
-  }
+async function pointToLatestAlert(hint) {
+  // Say where to look: the most recent alert of the data, one click away.
+  const latest = (await api("/alerts?limit=1")).data[0];
+  if (!latest) return;
+  const day = latest.window_end;
+  hint.replaceChildren(`Cảnh báo gần nhất: ${topicName(latest.topic)} — ${latest.area}, `
+    + `số liệu đến ngày ${fmtDate(day)}. `,
+  el("button", { type: "button", class: "small secondary", onclick: () => setAsOf(day) },
+    `Xem ngày ${fmtDate(day)}`));
+  hint.hidden = false;
 }
 
 async function loadEmerging() {
@@ -449,16 +541,35 @@ async function loadEmerging() {
 
 // ------------------------------------------------------------------ trends chart
 function defaultFrom(period) {
-  if (!state.latestMonth || period === "month") return "";
-  return period === "week" ? shiftMonths(state.latestMonth, -6) : shiftMonths(state.latestMonth, -1);
+  const day = effectiveDate();
+  if (!day || period === "month") return "";
+  return period === "week" ? shiftMonths(day, -6) : shiftMonths(day, -1);
+}
+
+// The period that holds `day` is partial unless `day` is its last day.
+function periodStart(day, period) {
+  if (period === "month") return `${day.slice(0, 7)}-01`;
+  if (period === "week") {
+    const weekday = (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7;
+    return shiftDays(day, -weekday);
+  }
+  return day;
+}
+
+function periodEnd(start, period) {
+  if (period === "month") return shiftDays(shiftMonths(start, 1), -1);
+  return period === "week" ? shiftDays(start, 6) : start;
 }
 
 async function loadChart() {
   const box = $("chart");
   busy(box, true);
   const values = formValues($("trend-form"));
+  writeUrl();
   const params = { ...values, level: "all" };
   if (!params.from) params.from = defaultFrom(values.period);
+  if (!params.to) params.to = effectiveDate() || "";
+  $("trend-xlsx").href = `${API}/trends${query({ ...params, format: "xlsx" })}`;
   try {
     const result = await api(`/trends${query({ ...params, limit: 50000 })}`);
     const rows = result.data;
@@ -470,15 +581,6 @@ async function loadChart() {
   } catch (error) {
     failInto(box, error);
   }
-}
-
-function niceMax(value) {
-  if (value <= 5) return 5;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) {
-    if (step * power >= value) return step * power;
-  }
-  return 10 * power;
 }
 
 function drawChart(rows, period, params) {
@@ -498,23 +600,17 @@ function drawChart(rows, period, params) {
     dash: DASHES[Math.max(0, order.indexOf(topic)) % DASHES.length],
     values: periods.map((p) => totals.get(`${topic}|${p}`) || 0),
   }));
-  state.chart = { periods, series, period };
+  // A period cut by the date range is partial: its count is not a drop.
+  const partial = new Set(periods.filter((p) => (params.to && periodEnd(p, period) > params.to)
+    || (params.from && p < params.from)));
+  state.chart = { periods, series, period, partial };
   const box = $("chart");
-  const legend = $("chart-legend");
   if (!periods.length) {
     box.replaceChildren(el("p", { class: "muted", text: "Không có đơn nào khớp bộ lọc." }));
-    legend.replaceChildren();
     renderChartTable();
     busy(box, false);
     return;
   }
-  const W = 800; const H = 320;
-  const pad = { left: 48, right: 16, top: 16, bottom: 40 };
-  const peak = Math.max(1, ...series.flatMap((s) => s.values));
-  const top = niceMax(peak);
-  const x = (i) => pad.left + (periods.length === 1 ? (W - pad.left - pad.right) / 2
-    : (i * (W - pad.left - pad.right)) / (periods.length - 1));
-  const y = (v) => H - pad.bottom - (v / top) * (H - pad.top - pad.bottom);
   const filterText = [
     params.topic ? topicName(params.topic) : "mọi lĩnh vực",
     params.area ? `địa bàn ${params.area}` : "mọi địa bàn",
@@ -525,37 +621,58 @@ function drawChart(rows, period, params) {
   const description = `Số đơn theo ${PERIOD_NAMES[period]} từ ${fmtDate(periods[0])} đến `
     + `${fmtDate(periods[periods.length - 1])} (${filterText}). Nhiều nhất: `
     + `${topicName(busiest.s.topic)} với ${fmt(busiest.total)} đơn.`;
-  const grid = [];
-  for (let i = 0; i <= 4; i += 1) {
-    const v = (top * i) / 4;
-    grid.push(svg("line", { class: "grid", x1: pad.left, x2: W - pad.right, y1: y(v), y2: y(v) }));
-    grid.push(svg("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end" }, fmt(v)));
+  const note = partial.size
+    ? `* Kỳ chưa trọn (${[...partial].map((p) => periodLabel(p, period)).join(", ")}, vùng tô xám, `
+      + `chấm rỗng): số đơn chỉ tính đến ${fmtDate(params.to)}`
+      + `${params.from ? ` hoặc từ ${fmtDate(params.from)}` : ""}, không phải mức giảm.`
+    : "";
+  const plot = el("div", { class: "plot", role: "img", "aria-label": description });
+  box.replaceChildren(plot, el("p", { class: "muted small", text: description }),
+    note ? el("p", { class: "small partial-note", text: note }) : "");
+  if (!window.Plotly) {
+    plot.replaceChildren(el("p", { class: "bad", text: "Không tải được thư viện vẽ biểu đồ; "
+      + "xem số liệu ở dạng bảng bên dưới." }));
+  } else {
+    plotTrends(plot, periods, series, period, partial);
   }
-  const every = Math.max(1, Math.ceil(periods.length / 10));
-  const ticks = periods.map((p, i) => (i % every === 0 || i === periods.length - 1
-    ? svg("text", { x: x(i), y: H - pad.bottom + 18, "text-anchor": "middle" }, periodLabel(p, period))
-    : null));
-  const lines = series.map((s) => svg("g", { "data-topic": s.topic },
-    svg("path", {
-      class: "series", stroke: s.colour, "stroke-dasharray": s.dash,
-      d: s.values.map((v, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
-    }),
-    s.values.map((v, i) => svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 3, fill: s.colour },
-      svg("title", {}, `${topicName(s.topic)}, ${periodLabel(periods[i], period)}: ${fmt(v)} đơn`)))));
-  const chart = svg("svg", {
-    viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "chart-title chart-desc",
-    preserveAspectRatio: "xMidYMid meet",
-  },
-  svg("title", { id: "chart-title" }, "Biểu đồ số đơn theo lĩnh vực"),
-  svg("desc", { id: "chart-desc" }, description),
-  svg("g", { class: "axis" }, grid, ticks),
-  svg("line", { x1: pad.left, x2: W - pad.right, y1: y(0), y2: y(0), stroke: "#9aa1ad" }),
-  lines);
-  box.replaceChildren(chart, el("p", { class: "muted small", text: description }));
-  legend.replaceChildren(...series.map((s) => el("li", {},
-    el("span", { class: "key", style: `background:${s.colour}` }), topicName(s.topic))));
   renderChartTable();
   busy(box, false);
+}
+
+function plotTrends(plot, periods, series, period, partial) {
+  const phone = window.matchMedia("(max-width: 720px)").matches;
+  const labels = periods.map((p) => periodLabel(p, period) + (partial.has(p) ? "*" : ""));
+  const traces = series.map((s) => ({
+    type: "scatter", mode: "lines+markers", name: topicName(s.topic), x: labels, y: s.values,
+    line: { color: s.colour, dash: s.dash, width: 2.5 },
+    marker: { color: s.colour, size: 7, symbol: periods.map((p) => (partial.has(p) ? "circle-open" : "circle")) },
+    hovertemplate: `${topicName(s.topic)}: %{y:,} đơn<extra></extra>`,
+  }));
+  // Partial periods are shaded and labelled on the chart itself.
+  const shapes = [];
+  const annotations = [];
+  periods.forEach((p, i) => {
+    if (!partial.has(p)) return;
+    shapes.push({ type: "rect", xref: "x", yref: "paper", x0: i - 0.5, x1: i + 0.5, y0: 0, y1: 1,
+      fillcolor: "rgba(90,100,115,0.12)", line: { width: 0 }, layer: "below" });
+    annotations.push({ xref: "x", yref: "paper", x: i, y: 1, yanchor: "bottom", showarrow: false,
+      text: "chưa trọn", font: { size: 12, color: "#5a6473" } });
+  });
+  const layout = {
+    height: phone ? 420 : 380,
+    margin: { l: 44, r: 12, t: 28, b: 8 },
+    font: { family: "system-ui, sans-serif", size: phone ? 12 : 13, color: "#333" },
+    separators: ",.",
+    hovermode: "x unified",
+    xaxis: { type: "category", automargin: true, tickangle: phone ? -45 : 0, fixedrange: true },
+    yaxis: { title: { text: "Số đơn" }, rangemode: "tozero", tickformat: ",d", automargin: true,
+      fixedrange: true },
+    legend: { orientation: "h", x: 0, y: -0.18, yanchor: "top", font: { size: phone ? 12 : 13 } },
+    shapes, annotations,
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+  };
+  const config = { responsive: true, displayModeBar: false, scrollZoom: false };
+  window.Plotly.react(plot, traces, layout, config);
 }
 
 function renderChartTable() {
@@ -587,17 +704,20 @@ function toggleChartTable() {
 async function loadHeatmap() {
   const wrap = $("heat-table");
   const { level, period } = formValues($("heat-form"));
-  if (!state.latestMonth) {
+  writeUrl();
+  const day = effectiveDate();
+  if (!day) {
     wrap.replaceChildren(el("p", { class: "muted", text: "Chưa có số liệu." }));
     busy(wrap, false);
     return;
   }
   busy(wrap, true);
   // Only the latest period and the one before it are needed.
-  const from = period === "month" ? shiftMonths(state.latestMonth, -1) : shiftDays(state.latestMonth, -14);
+  const from = period === "month" ? shiftMonths(day, -1) : shiftDays(periodStart(day, "week"), -7);
+  $("heat-xlsx").href = `${API}/trends${query({ period, level, from, to: day, format: "xlsx", layout: "heat" })}`;
   try {
-    const result = await api(`/trends${query({ period, level, from, limit: 50000 })}`);
-    drawHeatmap(result.data, period, level);
+    const result = await api(`/trends${query({ period, level, from, to: day, limit: 50000 })}`);
+    drawHeatmap(result.data, period, level, day);
   } catch (error) {
     failInto(wrap, error);
   }
@@ -610,7 +730,7 @@ function changeText(current, previous) {
   return `${diff > 0 ? "+" : diff < 0 ? "−" : "±"}${fmt(Math.abs(diff))} (${pct > 0 ? "+" : ""}${fmt(pct)}%)`;
 }
 
-function drawHeatmap(rows, period, level) {
+function drawHeatmap(rows, period, level, day) {
   const wrap = $("heat-table");
   const latest = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
   const current = rows.filter((r) => r.period_start === latest);
@@ -639,7 +759,8 @@ function drawHeatmap(rows, period, level) {
   $("area-options").replaceChildren(...[...names].filter((n) => n && n !== "chưa xác định")
     .sort((a, b) => a.localeCompare(b, "vi")).map((n) => el("option", { value: n })));
   const biggest = Math.max(1, ...[...cells.values()].map((c) => Math.abs(c.count - c.previous)));
-  const label = period === "month" ? `tháng ${periodLabel(latest, "month")}` : `tuần từ ${fmtDate(latest)}`;
+  const cut = periodEnd(latest, period) > day ? ` (đến ngày ${fmtDate(day)}, chưa trọn ${PERIOD_NAMES[period]})` : "";
+  const label = (period === "month" ? `tháng ${periodLabel(latest, "month")}` : `tuần từ ${fmtDate(latest)}`) + cut;
   $("heat-caption").textContent = `Kỳ: ${label}, so với ${PERIOD_NAMES[period]} trước; `
     + `${fmt(areas.length)} ${level === "village" ? "thôn" : "xã"}.`;
   const head = el("tr", {}, el("th", { scope: "col" }, "Địa bàn"),
@@ -675,6 +796,7 @@ async function loadPetitions() {
   busy(wrap, true);
   const filters = petitionParams();
   $("pet-csv").href = `${API}/petitions${query({ ...filters, format: "csv" })}`;
+  $("pet-xlsx").href = `${API}/petitions${query({ ...filters, format: "xlsx" })}`;
   try {
     const result = await api(`/petitions${query({ ...filters, limit: PAGE_SIZE, offset: state.petitionOffset })}`);
     const first = result.count ? result.offset + 1 : 0;
@@ -697,14 +819,66 @@ async function loadPetitions() {
       el("td", {}, p.topics.map(topicName).join("; ")),
       el("td", {}, p.signals.map((s) => state.signalNames[s] || s).join("; ")),
       showSender ? el("td", {}, [p.sender_name, p.sender_contact].filter(Boolean).join(" · ")) : null,
-      el("td", { class: "text" }, p.text)));
+      el("td", { class: "text" }, petitionText(p.text, filters.q))));
     wrap.replaceChildren(result.data.length
-      ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+      ? cardTable(head, body)
       : el("p", { class: "muted", text: "Không có đơn nào khớp bộ lọc." }));
   } catch (error) {
     failInto(wrap, error);
   }
   busy(wrap, false);
+}
+
+// A search word typed without diacritics matches any accented spelling (as the server does).
+function foldChar(c) {
+  const plain = c.toLowerCase().replace("đ", "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  return plain.length === 1 ? plain : c.toLowerCase();
+}
+
+function firstMatch(text, q) {
+  // Character by character, so that an index in either string is an index in the text.
+  const lower = text.split("").map((c) => (c.toLowerCase().length === 1 ? c.toLowerCase() : c)).join("");
+  const plain = text.split("").map(foldChar).join("");
+  let best = null;
+  for (const word of String(q || "").split(/\s+/).filter(Boolean)) {
+    const folded = word.split("").map(foldChar).join("");
+    const typedPlain = folded === word.toLowerCase();
+    const at = (typedPlain ? plain : lower).indexOf(typedPlain ? folded : word.toLowerCase());
+    if (at >= 0 && (!best || at < best.at)) best = { at, length: word.length };
+  }
+  return best;
+}
+
+const EXCERPT = 180;
+
+function petitionText(text, q) {
+  const chars = text.split("");
+  if (chars.length <= EXCERPT && !q) return text;
+  const match = firstMatch(text, q);
+  const start = match ? Math.max(0, match.at - 60) : 0;
+  const end = Math.min(chars.length, start + EXCERPT);
+  const parts = [start > 0 ? "…" : ""];
+  if (match && match.at < end) {
+    parts.push(chars.slice(start, match.at).join(""),
+      el("mark", {}, chars.slice(match.at, match.at + match.length).join("")),
+      chars.slice(match.at + match.length, end).join(""));
+  } else {
+    parts.push(chars.slice(start, end).join(""));
+  }
+  if (end < chars.length) parts.push("…");
+  const excerpt = el("span", { class: "excerpt" }, parts);
+  if (start === 0 && end === chars.length) return excerpt;
+  return el("span", {}, excerpt,
+    el("details", { class: "full-text" }, el("summary", {}, "Xem toàn văn"), el("p", {}, text)));
+}
+
+// On a phone each row becomes a card; the column name goes before every value.
+function cardTable(head, rows) {
+  const names = [...head.children].map((th) => th.textContent);
+  for (const row of rows) {
+    [...row.children].forEach((td, i) => { if (names[i]) td.dataset.label = names[i]; });
+  }
+  return el("table", { class: "cards" }, el("thead", {}, head), el("tbody", {}, rows));
 }
 
 // ------------------------------------------------------------------ monthly report
@@ -765,16 +939,22 @@ async function loadRules() {
   busy(wrap, true);
   try {
     const rules = await api("/alert-rules");
-    const head = el("tr", {}, ["Tên", "Lĩnh vực", "Địa bàn", "Mức thấp nhất", "Kênh nhận", "Trạng thái", "Thao tác"]
+    const head = el("tr", {}, ["Tên", "Lĩnh vực", "Địa bàn", "Mức thấp nhất", "Người nhận", "Giờ yên lặng",
+      "Trạng thái", "Thao tác"]
       .map((h) => el("th", { scope: "col" }, h)));
     const body = rules.map((rule) => el("tr", { "data-rule-id": rule.id },
       el("td", {}, rule.name),
       el("td", {}, rule.topics.length ? rule.topics.map(topicName).join("; ") : "Mọi lĩnh vực"),
       el("td", {}, rule.areas.length ? rule.areas.join("; ") : "Mọi địa bàn"),
       el("td", {}, SEVERITY_NAMES[rule.min_severity] || rule.min_severity),
-      el("td", {}, rule.channels.length ? rule.channels.map((c) => c.type).join(", ") : "Chưa có"),
+      el("td", { class: "channels" }, rule.channels.length ? rule.channels.map(channelText).join("; ") : "Chưa có"),
+      el("td", {}, rule.quiet_hours || "Không"),
       el("td", {}, rule.enabled ? "Đang dùng" : "Tạm tắt"),
-      el("td", {},
+      el("td", { class: "row-actions" },
+        el("button", {
+          type: "button", class: "small secondary", "aria-label": `Sửa quy tắc ${rule.name}`,
+          onclick: () => editRule(rule),
+        }, "Sửa"), " ",
         el("button", {
           type: "button", class: "small secondary",
           onclick: () => updateRule(rule, { enabled: !rule.enabled }),
@@ -785,7 +965,7 @@ async function loadRules() {
           onclick: () => deleteRule(rule),
         }, "Xóa"))));
     wrap.replaceChildren(rules.length
-      ? el("table", {}, el("thead", {}, head), el("tbody", {}, body))
+      ? cardTable(head, body)
       : el("p", { class: "muted", text: "Chưa có quy tắc nào." }));
   } catch (error) {
     failInto(wrap, error);
@@ -814,6 +994,59 @@ async function deleteRule(rule) {
   }
 }
 
+function channelText(channel) {
+  if (channel.type === "email") return `E-mail: ${(channel.to || []).join(", ")}`;
+  if (channel.type === "webhook") return `Webhook: ${channel.url}`;
+  return channel.type;
+}
+
+function editRule(rule) {
+  const form = $("rule-form");
+  form.reset();
+  form.elements.id.value = rule.id;
+  form.elements.name.value = rule.name;
+  for (const box of form.querySelectorAll("input[name=topics]")) box.checked = rule.topics.includes(box.value);
+  form.elements.areas.value = rule.areas.join("; ");
+  form.elements.min_severity.value = rule.min_severity;
+  const emails = rule.channels.filter((c) => c.type === "email").flatMap((c) => c.to || []);
+  form.elements.emails.value = emails.join(", ");
+  const hook = rule.channels.find((c) => c.type === "webhook");
+  form.elements.webhook.value = hook ? hook.url : "";
+  form.elements.secret.placeholder = hook ? "để trống: giữ khóa cũ" : "";
+  const [from, to] = (rule.quiet_hours || "-").split("-");
+  form.elements.quiet_from.value = from || "";
+  form.elements.quiet_to.value = to || "";
+  state.editingRule = rule;
+  $("rule-form-title").textContent = `Sửa quy tắc “${rule.name}”`;
+  $("rule-submit").textContent = "Lưu quy tắc";
+  $("rule-cancel").hidden = false;
+  form.elements.name.focus();
+}
+
+function stopEditingRule() {
+  const form = $("rule-form");
+  form.reset();
+  form.elements.id.value = "";
+  form.elements.secret.placeholder = "";
+  state.editingRule = null;
+  $("rule-form-title").textContent = "Thêm quy tắc";
+  $("rule-submit").textContent = "Thêm quy tắc";
+  $("rule-cancel").hidden = true;
+}
+
+function ruleChannels(form) {
+  const channels = [];
+  const emails = form.elements.emails.value.split(/[,;\s]+/).map((a) => a.trim()).filter(Boolean);
+  if (emails.length) channels.push({ type: "email", to: emails });
+  const url = form.elements.webhook.value.trim();
+  if (url) {
+    const secret = form.elements.secret.value;
+    const kept = state.editingRule && state.editingRule.channels.some((c) => c.type === "webhook" && c.url === url);
+    channels.push({ type: "webhook", url, secret: secret || (kept ? "***" : "") });
+  }
+  return channels;
+}
+
 async function addRule(event) {
   event.preventDefault();
   const form = event.target;
@@ -825,17 +1058,316 @@ async function addRule(event) {
   }
   const topics = [...form.querySelectorAll("input[name=topics]:checked")].map((i) => i.value);
   const areas = form.elements.areas.value.split(";").map((a) => a.trim()).filter(Boolean);
+  const from = form.elements.quiet_from.value;
+  const to = form.elements.quiet_to.value;
+  if (Boolean(from) !== Boolean(to)) {
+    $("rule-status").textContent = "Giờ yên lặng cần cả giờ bắt đầu và giờ kết thúc.";
+    return;
+  }
+  const editing = state.editingRule;
+  const body = {
+    name, topics, areas, min_severity: form.elements.min_severity.value,
+    channels: ruleChannels(form), quiet_hours: from ? `${from}-${to}` : null,
+    enabled: editing ? editing.enabled : true,
+  };
   try {
-    await api("/alert-rules", {
-      method: "POST",
-      body: { name, topics, areas, min_severity: form.elements.min_severity.value, enabled: true },
-    });
-    $("rule-status").textContent = `Đã thêm quy tắc “${name}”.`;
-    form.reset();
+    await api(editing ? `/alert-rules/${editing.id}` : "/alert-rules",
+      { method: editing ? "PUT" : "POST", body });
+    $("rule-status").textContent = editing ? `Đã lưu quy tắc “${name}”.` : `Đã thêm quy tắc “${name}”.`;
+    stopEditingRule();
     loadRules();
   } catch (error) {
-    $("rule-status").textContent = `Không thêm được: ${error.message}`;
+    $("rule-status").textContent = `Không lưu được: ${error.message}`;
   }
+}
+
+// ------------------------------------------------------------------ users and tokens (admin)
+function fmtTime(iso) {
+  return iso ? `${fmtDate(iso)} ${iso.slice(11, 16)}` : "";
+}
+
+async function loadAdmin() {
+  if (!atLeast("admin")) return;
+  try {
+    const [users, tokens, places] = await Promise.all([
+      api("/admin/users"), api("/admin/tokens"),
+      state.places ? Promise.resolve(state.places) : api("/admin/places")]);
+    state.places = places;
+    renderPlaces(places);
+    renderUsers(users);
+    renderTokens(tokens);
+  } catch (error) {
+    $("admin-status").textContent = `Không tải được: ${error.message}`;
+  }
+}
+
+function renderPlaces(places) {
+  const select = $("user-areas");
+  if (select.options.length) return;
+  const collator = (a, b) => a.localeCompare(b, "vi");
+  select.replaceChildren(
+    el("optgroup", { label: "Xã, phường" }, [...places.communes].sort(collator).map((p) => el("option", { value: p, text: p }))),
+    el("optgroup", { label: "Thôn, tổ dân phố" }, [...places.villages].sort(collator).map((p) => el("option", { value: p, text: p }))));
+}
+
+function renderUsers(users) {
+  const head = el("tr", {}, ["Tên", "Vai trò", "Địa bàn", "Trạng thái", "Mã đang dùng", "Thao tác"]
+    .map((h) => el("th", { scope: "col" }, h)));
+  const body = users.map((user) => el("tr", { "data-user": user.name },
+    el("td", {}, user.name),
+    el("td", {}, user.role_name),
+    el("td", {}, user.areas.length ? user.areas.join("; ") : "Mọi địa bàn"),
+    el("td", {}, user.disabled ? "Đã khóa" : "Đang dùng"),
+    el("td", { class: "num" }, fmt(user.tokens)),
+    el("td", { class: "row-actions" },
+      el("button", { type: "button", class: "small", "aria-label": `Cấp mã truy cập cho ${user.name}`,
+        disabled: user.disabled, onclick: () => issueToken(user) }, "Cấp mã"), " ",
+      el("button", { type: "button", class: "small secondary", "aria-label": `Sửa người dùng ${user.name}`,
+        onclick: () => editUser(user) }, "Sửa"), " ",
+      user.name === state.me.user ? null : el("button", {
+        type: "button", class: "small secondary",
+        onclick: () => changeUser(user.name, { disabled: !user.disabled },
+          user.disabled ? `Đã mở khóa ${user.name}.` : `Đã khóa ${user.name}.`).catch(() => {}),
+      }, user.disabled ? "Mở khóa" : "Khóa"))));
+  $("users-table").replaceChildren(cardTable(head, body));
+}
+
+function renderTokens(tokens) {
+  const head = el("tr", {}, ["Số", "Người dùng", "Bắt đầu bằng", "Địa bàn", "Cấp lúc", "Trạng thái", ""]
+    .map((h) => el("th", { scope: "col" }, h)));
+  const body = tokens.map((token) => el("tr", { "data-token": token.id },
+    el("td", { class: "num" }, token.id), el("td", {}, token.user), el("td", {}, `${token.prefix}…`),
+    el("td", {}, token.areas ? token.areas.join("; ") : "Như người dùng"),
+    el("td", {}, fmtTime(token.created_at)),
+    el("td", {}, token.revoked_at ? `Đã thu hồi ${fmtTime(token.revoked_at)}` : "Đang dùng"),
+    el("td", {}, token.revoked_at ? null : el("button", {
+      type: "button", class: "small secondary", "aria-label": `Thu hồi mã số ${token.id}`,
+      onclick: () => revokeToken(token),
+    }, "Thu hồi"))));
+  $("tokens-table").replaceChildren(tokens.length
+    ? cardTable(head, body)
+    : el("p", { class: "muted", text: "Chưa có mã truy cập nào." }));
+}
+
+function editUser(user) {
+  const form = $("user-form");
+  form.elements.name.value = user.name;
+  form.elements.name.readOnly = true;
+  form.elements.role.value = user.role;
+  for (const option of $("user-areas").options) option.selected = user.areas.includes(option.value);
+  form.querySelector("button[type=submit]").textContent = "Lưu người dùng";
+  state.editingUser = user.name;
+  form.elements.role.focus();
+}
+
+async function saveUser(event) {
+  event.preventDefault();
+  const form = event.target;
+  const name = form.elements.name.value.trim();
+  const role = form.elements.role.value;
+  const areas = [...$("user-areas").selectedOptions].map((o) => o.value);
+  if (!name) {
+    $("admin-status").textContent = "Hãy nhập tên đăng nhập.";
+    return;
+  }
+  const editing = state.editingUser;
+  try {
+    if (editing) await changeUser(editing, { role, areas }, `Đã lưu người dùng ${editing}.`);
+    else {
+      await api("/admin/users", { method: "POST", body: { name, role, areas } });
+      $("admin-status").textContent = `Đã thêm ${name}. Bấm “Cấp mã” để có mã đăng nhập cho người này.`;
+    }
+    state.editingUser = null;
+    form.reset();
+    form.elements.name.readOnly = false;
+    form.querySelector("button[type=submit]").textContent = "Thêm người dùng";
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không lưu được: ${error.message}`;
+  }
+}
+
+async function changeUser(name, changes, done) {
+  try {
+    await api(`/admin/users/${encodeURIComponent(name)}`, { method: "PUT", body: changes });
+    $("admin-status").textContent = done;
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không lưu được: ${error.message}`;
+    throw error;
+  }
+}
+
+async function issueToken(user) {
+  try {
+    const token = await api(`/admin/users/${encodeURIComponent(user.name)}/tokens`, { method: "POST", body: {} });
+    const box = $("new-token");
+    box.replaceChildren(
+      el("p", {}, el("strong", {}, `Mã truy cập mới của ${user.name}`),
+        " — chỉ hiện một lần này; hãy chép và trao tận tay người dùng:"),
+      el("code", { id: "new-token-value" }, token.token));
+    box.hidden = false;
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không cấp được mã: ${error.message}`;
+  }
+}
+
+async function revokeToken(token) {
+  if (!window.confirm(`Thu hồi mã số ${token.id} của ${token.user}? Người dùng sẽ bị đăng xuất.`)) return;
+  try {
+    await api(`/admin/tokens/${token.id}`, { method: "DELETE" });
+    $("admin-status").textContent = `Đã thu hồi mã số ${token.id}.`;
+    loadAdmin();
+  } catch (error) {
+    $("admin-status").textContent = `Không thu hồi được: ${error.message}`;
+  }
+}
+
+// ------------------------------------------------------------------ import (officer)
+const FIELD_ORDER = ["text", "received_at", "area", "source_type", "external_id", "sender_name",
+  "sender_contact", "channel", "ignore"];
+
+async function uploadFiles(event) {
+  event.preventDefault();
+  const input = $("import-files");
+  const result = $("import-result");
+  if (!input.files.length) {
+    result.textContent = "Hãy chọn ít nhất một tệp.";
+    return;
+  }
+  const data = new FormData();
+  for (const file of input.files) data.append("files", file, file.name);
+  const button = event.submitter || event.target.querySelector("button");
+  button.disabled = true;
+  result.textContent = "Đang tải tệp lên…";
+  $("import-progress-box").hidden = true;
+  try {
+    state.importJob = await api("/imports", { method: "POST", body: data });
+    result.textContent = "";
+    renderImportPreview(state.importJob);
+  } catch (error) {
+    result.textContent = `Không tải lên được: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function fieldSelect(job, file, index) {
+  const detected = file.fields[index] || "";
+  const codes = FIELD_ORDER.includes(detected) ? FIELD_ORDER : [detected, ...FIELD_ORDER];
+  const column = file.columns[index];
+  return el("select", {
+    class: "field-select", "data-file": file.name, "data-column": column,
+    "data-detected": detected, "aria-label": `Cột “${column}” của ${file.name} là`,
+  }, codes.map((code) => el("option", { value: code, selected: code === detected },
+    job.field_names[code] || code)));
+}
+
+function renderImportPreview(job) {
+  const box = $("import-preview");
+  box.replaceChildren(...job.files.map((file) => {
+    const parts = [el("h3", {}, file.name, " ",
+      el("span", { class: "muted small" }, file.total_rows !== null && file.total_rows !== undefined
+        ? `${fmt(file.total_rows)} dòng` : "văn bản"))];
+    if (file.problem) parts.push(el("p", { class: "error" }, file.problem));
+    if (file.kind === "table" && file.columns.length) {
+      parts.push(el("div", { class: "table-wrap" }, el("table", { class: "preview" },
+        el("thead", {},
+          el("tr", {}, file.columns.map((c) => el("th", { scope: "col" }, c))),
+          el("tr", { class: "mapping" }, file.columns.map((_, i) => el("td", {}, fieldSelect(job, file, i))))),
+        el("tbody", {}, file.rows.map((row) => el("tr", {},
+          file.columns.map((_, i) => el("td", { class: "text" }, (row[i] || "").slice(0, 200)))))))));
+    } else {
+      parts.push(el("ol", { class: "items" }, file.rows.map((row) => el("li", { class: "muted" }, row[0]))));
+    }
+    return el("div", { class: "import-file" }, parts);
+  }));
+  $("import-start").hidden = false;
+  $("import-start").querySelector("button").disabled = false;
+}
+
+async function startImport(event) {
+  event.preventDefault();
+  const job = state.importJob;
+  if (!job) return;
+  const mappings = {};
+  for (const select of document.querySelectorAll("#import-preview .field-select")) {
+    if (select.value === select.dataset.detected) continue;
+    mappings[select.dataset.file] = mappings[select.dataset.file] || {};
+    mappings[select.dataset.file][select.dataset.column] = select.value;
+  }
+  const sourceType = $("import-source").value || null;
+  const button = event.submitter || event.target.querySelector("button");
+  button.disabled = true;
+  try {
+    const started = await api(`/imports/${job.id}/start`,
+      { method: "POST", body: { mappings, source_type: sourceType } });
+    showImportProgress(started);
+    pollImport(job.id);
+  } catch (error) {
+    button.disabled = false;
+    $("import-result").textContent = `Không bắt đầu được: ${error.message}`;
+  }
+}
+
+function showImportProgress(job) {
+  $("import-progress-box").hidden = false;
+  $("import-phase").textContent = job.phase_name;
+  const bar = $("import-progress");
+  if (job.total) {
+    bar.max = job.total;
+    bar.value = job.phase === "done" ? job.total : job.processed;
+    $("import-count").textContent = `${fmt(job.phase === "done" ? job.total : job.processed)}`
+      + ` / ${fmt(job.total)} bản ghi`;
+  } else {
+    bar.removeAttribute("value");
+    $("import-count").textContent = "";
+  }
+}
+
+async function pollImport(id) {
+  let job;
+  try {
+    job = await api(`/imports/${id}`);
+  } catch (error) {
+    $("import-result").textContent = `Mất kết nối với lượt nhập: ${error.message}`;
+    return;
+  }
+  showImportProgress(job);
+  if (job.phase === "done") showImportReport(job);
+  else if (job.phase === "failed") $("import-result").textContent = job.error;
+  else setTimeout(() => pollImport(id), 500);
+}
+
+function showImportReport(job) {
+  const r = job.report;
+  $("import-start").hidden = true;
+  const rows = [
+    ["Đã đọc", r.read],
+    ["Lưu mới", r.stored],
+    ["  trong đó trùng gần đúng với đơn đã có", r.near_duplicates],
+    ["Trùng lặp (đã gắn với bản đầu)", r.duplicates],
+    ["Cách ly (không lưu, kèm lý do)", r.quarantined],
+  ];
+  const table = el("table", { class: "accounting" },
+    el("caption", {}, "Kết quả nhập"),
+    el("tbody", {}, rows.map(([name, value]) => el("tr", {},
+      el("th", { scope: "row" }, name), el("td", { class: "num" }, fmt(value))))));
+  const check = el("p", { class: "small" }, `Đã đọc ${fmt(r.read)} = lưu mới ${fmt(r.stored)}`
+    + ` + trùng lặp ${fmt(r.duplicates)} + cách ly ${fmt(r.quarantined)}.`);
+  const download = r.has_quarantine
+    ? el("a", { class: "button secondary", id: "import-quarantine",
+      href: `${API}/imports/${job.id}/quarantine.csv`, download: `cach-ly-${job.id.slice(0, 8)}.csv` },
+    "Tải tệp cách ly (CSV)")
+    : el("p", { class: "muted" }, "Không có dòng nào bị cách ly.");
+  $("import-result").replaceChildren(table, check, download,
+    job.alerts ? el("p", { class: "muted small" }, job.alerts) : "");
+  // The new petitions change every view.
+  loadToday();
+  loadEmerging();
+  loadChart().then(loadHeatmap);
+  loadPetitions();
 }
 
 document.addEventListener("DOMContentLoaded", boot);

@@ -155,6 +155,19 @@ class _BrokenFile(Exception):
     """An Office file that its library cannot open."""
 
 
+AREA_PART = "area_part"  # a column joined into the area (thôn, xã…), shown in previews
+
+
+@dataclass(frozen=True)
+class TablePreview:
+    """The start of a table as an ingest would read it: one field per column ("" = kept)."""
+
+    columns: list[str]
+    fields: list[str]
+    rows: list[list[str]]
+    total_rows: int
+
+
 class MappingError(ValueError):
     """A --map option that does not name a record field."""
 
@@ -324,6 +337,53 @@ class Ingestor:
             f"{_megabytes(self.limits.unpacked_bytes)}; tệp không được mở (tệp quá lớn hoặc "
             "là tệp nén độc hại). Hãy chia nhỏ tệp (giới hạn đặt bằng TAMTU_MAX_UNPACKED_BYTES)"
         )
+
+    # ------------------------------------------------------------------ preview
+    def preview_table(self, path: Path, rows: int = 5) -> TablePreview | None:
+        """Return the header, the detected field per column and the first rows of a table.
+
+        CSV, TSV and XLSX only (None for other files); the fields are those reading the file
+        with this ingestor's mapping would use, so a preview shows what an ingest will store.
+        """
+        suffix = path.suffix.lower()
+        if suffix in (".csv", ".tsv"):
+            text = _file_text(path.read_bytes()).text
+            csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+            dialect = self._choose_dialect(text, suffix == ".tsv")
+            table = [r for r in csv.reader(io.StringIO(text, newline=""), dialect)
+                     if any(c.strip() for c in r)]
+        elif suffix == ".xlsx":
+            table = self._xlsx_table(path)
+        else:
+            return None
+        if not table:
+            return TablePreview([], [], [], 0)
+        header = [str(c) for c in table[0]]
+        body = table[1:]
+        fields = self._header_fields(header)
+        for i, cell in enumerate(header):
+            if not fields[i] and AREA_PART_HEADERS.get(fold_header(cell)) is not None:
+                fields[i] = AREA_PART
+        return TablePreview(_column_names(header), fields,
+                            [["" if c is None else str(c) for c in r] for r in body[:rows]],
+                            len(body))
+
+    def _xlsx_table(self, path: Path) -> list[list[Any]]:
+        import openpyxl
+
+        if self._unpacked_problem(path, "XLSX") is not None:
+            return []
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            values = [list(v) for v in book.worksheets[0].iter_rows(values_only=True)
+                      if any(c not in (None, "") for c in v)]
+        finally:
+            book.close()
+        # The header is the first row with a content column, as when reading; else the first.
+        for index, row in enumerate(values[:20]):
+            if self._header_fields(["" if v is None else str(v) for v in row]).count("text") == 1:
+                return values[index:]
+        return values
 
     # ------------------------------------------------------------------ tabular formats
     def _read_csv(self, path: Path) -> Iterator[Record | QuarantineRow]:

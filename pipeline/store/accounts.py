@@ -49,6 +49,14 @@ class SecurityStore:
             )
             return bool(result.rowcount)
 
+    def update_user(self, name: str, role: str, areas: Sequence[str]) -> bool:
+        """Change a user's role and area scope; return False when the user does not exist."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(users).where(users.c.name == name).values(role=role, areas=list(areas))
+            )
+            return bool(result.rowcount)
+
     def add_token(self, user_id: int, token_hash: str, prefix: str,
                   areas: Sequence[str] | None) -> int:
         """Store a token's hash and return its id."""

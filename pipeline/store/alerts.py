@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,12 +91,19 @@ class AlertStore:
         return dict(row._mapping) if row else None
 
     def list_alerts(
-        self, *, status: str | None = None, limit: int = 100, offset: int = 0
+        self, *, status: str | None = None, limit: int = 100, offset: int = 0,
+        covering: date | None = None,
     ) -> list[dict[str, Any]]:
-        """Return alerts, newest first, optionally with one status."""
+        """Return alerts, newest first, optionally with one status or live on one data day.
+
+        An alert is live on a day when its episode's data window contains that day.
+        """
         query = sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit).offset(offset)
         if status is not None:
             query = query.where(alerts.c.status == status)
+        if covering is not None:
+            query = query.where(alerts.c.window_start <= covering,
+                                alerts.c.window_end >= covering)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -11,10 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import GenericFunction
 
-from pipeline.intake.normalize import fold_diacritics
+from pipeline.store.search import register_sqlite_fold
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -67,38 +65,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class folded(GenericFunction[str]):  # noqa: N801 - named like SQL functions
-    """SQL `folded(text)`: the text lower-cased without diacritics, as `fold_diacritics` gives.
-
-    SQLite calls our Python function (registered on every connection); PostgreSQL maps every
-    Vietnamese letter with a mark to its plain letter with `translate`, so no extension is needed.
-    """
-
-    type = sa.Text()
-    name = "tamtu_fold"
-    inherit_cache = True
-
-
-def _marked_letters() -> tuple[str, str]:
-    marked = [chr(c) for c in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))]
-    pairs = [(c, fold_diacritics(c)) for c in marked if c.isalpha()]
-    pairs = [(c, f) for c, f in pairs if len(f) == 1 and f.isascii() and f != c]
-    return "".join(c for c, _ in pairs), "".join(f for _, f in pairs)
-
-
-_MARKED, _PLAIN = _marked_letters()
-
-
-@compiles(folded, "postgresql")
-def _folded_postgresql(element: folded, compiler: Any, **kw: Any) -> str:
-    argument = compiler.process(element.clauses, **kw)
-    return f"lower(translate({argument}, '{_MARKED}', '{_PLAIN}'))"
-
-
-def _sqlite_fold(value: str | None) -> str | None:
-    return None if value is None else fold_diacritics(value)
-
-
 def create_db_engine(url: str) -> Engine:
     """Return an engine for the URL; SQLite gets WAL mode and foreign keys on every connection."""
     if url.startswith("postgresql://"):
@@ -124,7 +90,7 @@ def create_db_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=60000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
-            dbapi_connection.create_function("tamtu_fold", 1, _sqlite_fold, deterministic=True)
+            register_sqlite_fold(dbapi_connection)
 
     return engine
 

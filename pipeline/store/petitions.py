@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from pipeline.intake.normalize import fold_diacritics
 from pipeline.store.aggregates import add_petitions
 from pipeline.store.clusters import cluster_of, index_petitions
-from pipeline.store.database import chunks, folded, utcnow
+from pipeline.store.database import chunks, utcnow
 from pipeline.store.schema import (
     duplicates,
     ingest_runs,
@@ -24,6 +24,7 @@ from pipeline.store.schema import (
     petitions,
     quarantine,
 )
+from pipeline.store.search import contains_word, escape_like, folded
 
 
 class ConcurrentWriteError(RuntimeError):
@@ -312,7 +313,7 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
         ))
     if filters.area:
         # "GIO MY", "gio mỹ" and "Gio Mỹ" all find "thôn Gio Mỹ", on SQLite and PostgreSQL.
-        wanted = _escape_like(fold_diacritics(filters.area.strip()))
+        wanted = escape_like(fold_diacritics(filters.area.strip()))
         query = query.where(folded(petitions.c.area).like(f"%{wanted}%", escape="\\"))
     if filters.places_allowed is not None:
         query = query.where(sa.or_(sa.false(), *(
@@ -326,7 +327,7 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
         query = query.where(petitions.c.source_type == filters.source_type)
     if filters.q:
         for word in filters.q.split():
-            query = query.where(petitions.c.text.ilike(f"%{_escape_like(word)}%", escape="\\"))
+            query = query.where(contains_word(petitions.c.text, word))
     return query
 
 
@@ -340,17 +341,35 @@ def _same_place(place: tuple[str | None, str | None, str | None]) -> sa.ColumnEl
     return sa.and_(*(column == value for column, value in levels))
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+PETITION_ORDERS = ("newest", "oldest", "area", "number")
+
+
+def _order(order: str) -> list[sa.UnaryExpression[Any]]:
+    newest = [petitions.c.received_at.desc().nulls_last(), petitions.c.id.desc()]
+    if order == "oldest":
+        return [petitions.c.received_at.asc().nulls_last(), petitions.c.id.asc()]
+    if order == "area":
+        return [petitions.c.area.asc().nulls_last(), *newest]
+    if order == "number":
+        return [petitions.c.id.asc()]
+    if order != "newest":
+        raise ValueError(f"cách sắp xếp '{order}' không có; chọn một trong: "
+                         + ", ".join(PETITION_ORDERS))
+    return newest
 
 
 def list_petitions(
-    engine: Engine, filters: PetitionFilter, *, limit: int = 50, offset: int = 0
+    engine: Engine, filters: PetitionFilter, *, limit: int = 50, offset: int = 0,
+    order: str = "newest",
 ) -> tuple[list[dict[str, Any]], int]:
-    """Return one page of petitions matching the filters (newest first) and the total count."""
+    """Return one page of petitions matching the filters and the total count.
+
+    ``order`` is one of `PETITION_ORDERS`: newest or oldest received first, by area (newest
+    first within an area), or by number.
+    """
     base = _filtered(sa.select(petitions), filters)
     count_query = _filtered(sa.select(sa.func.count()).select_from(petitions), filters)
-    page = base.order_by(petitions.c.received_at.desc().nulls_last(), petitions.c.id.desc())
+    page = base.order_by(*_order(order))
     with engine.connect() as conn:
         total = int(conn.execute(count_query).scalar_one())
         rows = [dict(r._mapping) for r in conn.execute(page.limit(limit).offset(offset))]

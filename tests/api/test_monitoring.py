@@ -175,3 +175,11 @@ def test_area_filters_ignore_case_and_accents(client: TestClient, typed: str) ->
 def test_hotspot_area_filter_that_matches_nothing(client: TestClient) -> None:
     body = client.get("/api/v1/hotspots", params={"as_of": AS_OF.isoformat(), "area": "Gio Mai"})
     assert body.status_code == 200 and body.json()["data"] == []
+
+
+def test_alerts_live_on_a_day_of_the_data(client: TestClient) -> None:
+    # The ingest evaluated the days it touched: the religion episode is live on 20/06.
+    live = client.get("/api/v1/alerts", params={"as_of": AS_OF.isoformat()}).json()["data"]
+    religion = [a for a in live if a["topic"] == "religion"]
+    assert religion and all(a["window_start"] <= "2025-06-20" <= a["window_end"] for a in live)
+    assert client.get("/api/v1/alerts", params={"as_of": "2025-01-01"}).json()["data"] == []

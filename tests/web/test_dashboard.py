@@ -15,6 +15,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -94,21 +95,28 @@ def _fill(settings: Settings) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The app under uvicorn in a background thread over a generated sample."""
-    import uvicorn
+def filled_app(folder: Path, *users: tuple[str, str, list[str] | None], **options: Any
+               ) -> tuple[FastAPI, list[str]]:
+    """Return the app over a freshly filled sample and a token for each (name, role, areas).
 
-    folder = tmp_path_factory.mktemp("web")
+    ``options`` are further settings (an SMTP server, for instance).
+    """
     settings = Settings(database_url=f"sqlite:///{folder / 'web.db'}", runs_dir=folder / "runs",
-                        rate_limit_per_minute=10_000)
+                        rate_limit_per_minute=10_000, **options)
     _fill(settings)
     app = dashboard_app(settings)
     engine = app.state.engine
     migrate(engine)
-    create_user(engine, "quantri", "admin")
-    create_user(engine, "nguoixem", "viewer")
-    tokens = create_token(engine, "quantri"), create_token(engine, "nguoixem")
+    for name, role, areas in users:
+        create_user(engine, name, role, areas)
+    return app, [create_token(engine, name) for name, _, _ in users]
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Run the app under uvicorn in a background thread; yield its base URL."""
+    import uvicorn
+
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
@@ -119,9 +127,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("máy chủ thử không khởi động được")
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", *tokens)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The app under uvicorn in a background thread over a generated sample."""
+    app, tokens = filled_app(tmp_path_factory.mktemp("web"), ("quantri", "admin", None),
+                             ("nguoixem", "viewer", None))
+    with serving(app) as base_url:
+        yield Site(base_url, *tokens)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +199,7 @@ def test_login_shows_injected_hotspot_with_explanation(page: Any, site: Site) ->
     alert = page.locator("#alert-list li.alert", has_text=SPIKE_VILLAGE).first
     alert.wait_for()
     page.locator("#heat-table table").wait_for()
-    page.locator("#chart svg").wait_for()
+    page.locator("#chart svg.main-svg").first.wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
@@ -209,14 +228,14 @@ def test_wrong_token_is_refused_and_logout_returns_to_login(page: Any, site: Sit
 def test_changing_a_filter_redraws_the_chart(page: Any, site: Site, control: str,
                                               value: str) -> None:
     sign_in(page, site, site.admin_token)
-    page.locator("#chart svg").wait_for()
-    before = page.locator("#chart svg").inner_html()
+    page.locator("#chart svg.main-svg").first.wait_for()
+    before = page.locator("#chart svg.main-svg").first.inner_html()
     with page.expect_response(lambda r: "/api/v1/trends" in r.url):
         page.select_option(control, value)
     page.wait_for_function(
-        "before => { const s = document.querySelector('#chart svg');"
+        "before => { const s = document.querySelector('#chart svg.main-svg');"
         " return s && s.innerHTML !== before; }", arg=before)
-    after = page.locator("#chart svg").inner_html()
+    after = page.locator("#chart svg.main-svg").first.inner_html()
     assert after != before
     page.get_by_role("button", name="Xem dạng bảng số liệu").click()
     assert page.locator("#chart-table table tbody tr").count() >= 1
@@ -306,15 +325,23 @@ def test_monthly_report_downloads_docx(page: Any, site: Site) -> None:
     assert "06/2025" in body
 
 
+def add_religion_rule(page: Any, name: str, area: str, **fields: str) -> Any:
+    """Fill the rule form: religion in ``area``, ``fields`` by label; return the new row."""
+    page.get_by_label("Tên quy tắc").fill(name)
+    page.locator("#rule-topics").get_by_label("Tôn giáo, tín ngưỡng").check()
+    page.get_by_label("Địa bàn, cách nhau").fill(area)
+    for label, value in fields.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Thêm quy tắc").click()
+    row = page.locator("#rules-table tr", has_text=name)
+    row.wait_for()
+    return row
+
+
 def test_admin_manages_alert_rules(page: Any, site: Site) -> None:
     sign_in(page, site, site.admin_token)
-    page.get_by_label("Tên quy tắc").fill("Tôn giáo ở Phúc Lâm")
-    page.locator("#rule-topics").get_by_label("Tôn giáo, tín ngưỡng").check()
-    page.get_by_label("Địa bàn, cách nhau").fill("Phúc Lâm")
     page.get_by_label("Mức độ thấp nhất").select_option("medium")
-    page.get_by_role("button", name="Thêm quy tắc").click()
-    row = page.locator("#rules-table tr", has_text="Tôn giáo ở Phúc Lâm")
-    row.wait_for()
+    row = add_religion_rule(page, "Tôn giáo ở Phúc Lâm", "Phúc Lâm")
     assert "Trung bình" in row.inner_text() and "Đang dùng" in row.inner_text()
     row.get_by_role("button", name="Tắt").click()
     page.locator("#rules-table tr", has_text="Tôn giáo ở Phúc Lâm").filter(
@@ -330,7 +357,7 @@ def test_phone_layout_keeps_content_within_the_screen(browser: Any, site: Site) 
     tab = context.new_page()
     try:
         sign_in(tab, site, site.viewer_token)
-        tab.locator("#chart svg").wait_for()
+        tab.locator("#chart svg.main-svg").first.wait_for()
         tab.reload()  # the session cookie keeps the user signed in
         tab.locator("#heat-table table").wait_for()
         overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -346,10 +373,11 @@ def test_phone_layout_keeps_content_within_the_screen(browser: Any, site: Site) 
 def test_api_docs_page_renders_from_this_server(page: Any, site: Site) -> None:
     # The page fixture fails the test if any request leaves the local server.
     page.goto(site.base_url + "/api/v1/docs")
-    page.wait_for_function("() => document.querySelectorAll('.api-op').length > 20",
-                           timeout=10000)
-    assert "GET /api/v1/hotspots" in " ".join(
-        page.locator(".api-op h3").all_inner_texts()).replace("\n", " ").replace("  ", " ")
+    page.wait_for_function("() => document.querySelectorAll('.opblock').length > 20",
+                           timeout=30000)
+    hotspots = page.locator(".opblock", has=page.locator("[data-path='/api/v1/hotspots']"))
+    assert "GET" in hotspots.first.inner_text()
+    assert "Bearer" in page.locator(".information-container").inner_text()
 
 
 def test_past_day_can_be_replayed(page: Any, site: Site) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import plotly as plotly_package
 import pytest
 from fastapi.testclient import TestClient
 
@@ -45,15 +46,36 @@ def test_index_links_versioned_local_assets(client: TestClient) -> None:
     assert '<html lang="vi">' in page.text
     assert "{{version}}" not in page.text
     assert "http://" not in page.text and "https://" not in page.text
-    script = page.text.split('<script src="')[1].split('"')[0]
-    asset = client.get(script)
-    assert asset.status_code == 200
-    assert asset.headers["content-type"].startswith("text/javascript")
-    assert "immutable" in asset.headers["cache-control"]
-    assert "fetch(" in asset.text and "https://" not in asset.text
+    scripts = [part.split('"')[0] for part in page.text.split('<script src="')[1:]]
+    assert [s.split("?")[0] for s in scripts] == ["/static/vendor/plotly.min.js", "/static/app.js"]
+    for script in scripts:
+        asset = client.get(script)
+        assert asset.status_code == 200
+        assert asset.headers["content-type"].startswith("text/javascript")
+        assert "immutable" in asset.headers["cache-control"]
+    app = client.get(scripts[1]).text
+    assert "fetch(" in app and "https://" not in app
+    # Plotly comes from the installed wheel, byte for byte, and travels compressed.
+    plotly = client.get(scripts[0], headers={"Accept-Encoding": "gzip"})
+    assert plotly.headers["content-encoding"] == "gzip"
+    wheel_file = Path(plotly_package.__file__).parent / "package_data" / "plotly.min.js"
+    assert plotly.content == wheel_file.read_bytes()
+    assert client.get("/static/vendor/plotly.min.js?v=old").headers["cache-control"] == "no-cache"
 
 
-@pytest.mark.parametrize("name", ["index.html", "..%2Fapp.py", "khong-co.js", "%2Fetc%2Fpasswd"])
+def test_api_docs_are_swagger_ui_from_the_installed_package(client: TestClient) -> None:
+    page = client.get("/api/v1/docs", headers={"Authorization": ""})
+    assert page.status_code == 200 and '<html lang="vi">' in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    for name, kind in (("swagger-ui-bundle.js", "text/javascript"), ("swagger-ui.css", "text/css")):
+        link = page.text.split(f"/static/vendor/{name}")[1].split('"')[0]
+        asset = client.get(f"/static/vendor/{name}{link}")
+        assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind)
+        assert "immutable" in asset.headers["cache-control"]
+
+
+@pytest.mark.parametrize("name", ["index.html", "..%2Fapp.py", "khong-co.js", "%2Fetc%2Fpasswd",
+                                  "vendor/redoc.standalone.js", "vendor/..%2F__init__.py"])
 def test_only_known_assets_are_served(client: TestClient, name: str) -> None:
     assert client.get(f"/static/{name}").status_code == 404
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pipeline.records import Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, PetitionStore, list_petitions
-from pipeline.store.database import folded
+from pipeline.store.search import folded
 
 TEXTS = [
     ("Đường liên thôn Gio Mỹ sạt lở sau mưa lớn, xe máy không qua được", "thôn Gio Mỹ"),
