@@ -72,6 +72,7 @@ class AlertPublic(BaseModel):
     acked_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    assignee: str | None = None
 
 
 class AlertsPublic(BaseModel):

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from pipeline.store import AlertStore
+from pipeline.store.cases import alert_event
 from pipeline.text.redact import redact
 
 if TYPE_CHECKING:
@@ -575,10 +576,13 @@ def ack_alert(
     *, now: datetime | None = None,
 ) -> dict[str, Any]:
     """Return the alert after marking it acknowledged (taken in hand) by `user`."""
-    return _transition(alert_store, alert_id, ("open",), "xác nhận", {
+    alert = _transition(alert_store, alert_id, ("open",), "xác nhận", {
         "status": "acknowledged", "acked_at": _utc_naive(now), "acked_by": _user(user),
         "ack_note": note,
     })
+    alert_event(alert_store.engine, alert_id, user, "ack", note=note,
+                changes={"status": ["open", "acknowledged"]}, now=alert["updated_at"])
+    return alert
 
 
 def resolve_alert(
@@ -586,10 +590,15 @@ def resolve_alert(
     *, now: datetime | None = None,
 ) -> dict[str, Any]:
     """Return the alert after marking it resolved by `user` (its episode goes silent)."""
-    return _transition(alert_store, alert_id, ("open", "acknowledged", "closed"), "giải quyết", {
+    existing = alert_store.get_alert(alert_id)
+    before = existing["status"] if existing else None
+    alert = _transition(alert_store, alert_id, ("open", "acknowledged", "closed"), "giải quyết", {
         "status": "resolved", "resolved_at": _utc_naive(now), "resolved_by": _user(user),
         "resolve_note": note,
     })
+    alert_event(alert_store.engine, alert_id, user, "resolve", note=note,
+                changes={"status": [before, "resolved"]}, now=alert["updated_at"])
+    return alert
 
 
 def _user(user: str) -> str:
