@@ -66,6 +66,7 @@ class CaseFilterIn(BaseModel):
     q: str | None = Field(default=None, max_length=200)
     status: Literal[CASE_STATUSES] | None = None  # type: ignore[valid-type]
     overdue: bool = False
+    as_of: date | None = Field(default=None, description="Ngày xét quá hạn (mặc định hôm nay)")
 
 
 class CaseUpdateIn(BaseModel):
@@ -252,7 +253,7 @@ def update(body: CaseUpdateIn, request: Request, principal: Officer, engine: Eng
         filters = PetitionFilter(
             topic=f.topic, area=f.area, start=f.start, end=f.end, source_type=f.source_type,
             signal=f.signal, q=f.q, places_allowed=principal.places(), case_status=f.status,
-            overdue_on=date.today() if f.overdue else None,
+            overdue_on=_today(f.as_of) if f.overdue else None,
             due_days=tuple(settings.due_days.items()))
         ids = matching_ids(engine, filters, limit=MAX_BULK + 1)
         if len(ids) > MAX_BULK:

@@ -662,15 +662,17 @@ def alert_message(delivery: Mapping[str, Any], base_url: str) -> dict[str, Any]:
         "alert_id": delivery["alert_id"],
         "revision": delivery["revision"],
         "alert": payload,
-        "links": _links(payload, base_url),
+        "links": _links(payload, base_url, delivery["alert_id"]),
     }
 
 
-def _links(payload: Mapping[str, Any], base_url: str) -> dict[str, str]:
+def _links(payload: Mapping[str, Any], base_url: str, alert_id: int) -> dict[str, str]:
     root = base_url.rstrip("/") + "/api/v1"
     petitions = urlencode({"topic": payload["topic"], "area": payload["area"],
                            "from": payload["window_start"], "to": payload["window_end"]})
     return {
+        # The alert's page in the dashboard: handling, assignee and history.
+        "alert": f"{base_url.rstrip('/')}/?{urlencode({'alert': alert_id})}#today",
         "hotspots": f"{root}/hotspots?{urlencode({'as_of': payload['window_end']})}",
         "petitions": f"{root}/petitions?{petitions}",
     }
@@ -693,7 +695,7 @@ def email_subject(payload: Mapping[str, Any], event: str) -> str:
 def email_body(delivery: Mapping[str, Any], base_url: str) -> str:
     """Return the Vietnamese plain-text body of an alert e-mail (aggregates and ids only)."""
     payload = delivery["payload"]
-    links = _links(payload, base_url)
+    links = _links(payload, base_url, delivery["alert_id"])
     previous = payload.get("previous")
     lines = [
         "Kính gửi đồng chí,",
@@ -714,6 +716,7 @@ def email_body(delivery: Mapping[str, Any], base_url: str) -> str:
         f"Nhận định: {payload['explanation']}",
         "",
         f"Mã đơn thư liên quan: {_id_list(payload['petition_ids'])}",
+        f"Xử lý cảnh báo (giao việc, ghi chú, giải quyết): {links['alert']}",
         f"Xem các điểm nóng: {links['hotspots']}",
         f"Xem danh sách đơn thư: {links['petitions']}",
         "",
