@@ -297,8 +297,8 @@ def month_agreement(engine: Any, month_start: date) -> tuple[int, int]:
 @router.get("/review/agreement", response_model=AgreementPublic,
             summary="Mức khớp của mô hình với các đơn đã kiểm tra trong tháng")
 def agreement(principal: Analyst, engine: EngineDep, settings: SettingsDep,
-              month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
-                                                 description="YYYY-MM")] = None,
+              month: Annotated[str | None, Query(
+                  pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")] = None,
               ) -> AgreementPublic:
     """Share of this month's reviewed petitions whose topics the reviewer kept, against last
     month; a warning when it falls under the configured level or drops by 10 points."""

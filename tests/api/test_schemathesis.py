@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from pipeline.run import IngestRun
 from pipeline.store import PetitionStore, create_db_engine, migrate
 
 _DIR = Path(tempfile.mkdtemp(prefix="tamtu-schemathesis-"))
-_SETTINGS = Settings(database_url=f"sqlite:///{_DIR / 'api.db'}", runs_dir=_DIR / "runs")
+# The rate limit has its own tests; here every generated request must reach its endpoint.
+_SETTINGS = Settings(database_url=f"sqlite:///{_DIR / 'api.db'}", runs_dir=_DIR / "runs",
+                     rate_limit_per_minute=1_000_000)
 _ENGINE = create_db_engine(_SETTINGS.database_url)
 migrate(_ENGINE)
 create_user(_ENGINE, "kiem-thu", "admin")
@@ -32,10 +35,18 @@ schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP)
 _STATUSES: list[tuple[str, int]] = []
 
 
+# The run's own token is the only one; a generated revocation of it would turn every later
+# case into a 401, so revocations are pointed at a token that does not exist (404).
+_OWN_TOKEN_ID = 1
+
+
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case: schemathesis.Case) -> None:
+    token_id = (case.path_parameters or {}).get("token_id")
+    if token_id is not None and re.fullmatch(r"\s*\+?0*1(\.0*)?\s*", str(token_id)):
+        case.path_parameters["token_id"] = _OWN_TOKEN_ID + 10_000
     response = case.call(headers={"Authorization": f"Bearer {_TOKEN}"})
     _STATUSES.append((case.path, response.status_code))
     assert response.status_code < 500, (case.method, case.path, response.text[:300])
