@@ -354,6 +354,7 @@ def train(
         **describe(labelled), "skipped_rows": labelled.skipped,
         "multi_label": model.topic_model.multilabel_, "labels": model.topic_model.labels_,
         "train_seconds": round(seconds, 2), "model": str(out), "sha256": digest,
+        "selection": getattr(model.topic_model, "selection_", None),
     }
     if as_json:
         console.print_json(json.dumps(summary, ensure_ascii=False))
@@ -364,6 +365,12 @@ def train(
         f"({len(summary['labels'])} nhãn) trong {seconds:.1f} giây; bỏ qua "
         f"{labelled.skipped} dòng thiếu nội dung hoặc nhãn.\nĐã ghi: {out}", highlight=False,
     )
+    if summary["selection"]:
+        chosen = summary["selection"]
+        console.print(
+            f"Tham số chọn bằng kiểm định chéo trên chính tệp huấn luyện: C = {chosen['c']}, "
+            f"{'có' if chosen['chars'] else 'không'} dùng n-gram ký tự.", highlight=False,
+        )
 
 
 @app.command()
