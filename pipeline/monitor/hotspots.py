@@ -47,6 +47,9 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
     "repeat",
 )
 DEFAULT_SCAN_WINDOWS: tuple[int, ...] = (3, 7)
+# Below this many petitions in its history a cell's usual rate is mostly its peers': the
+# explanation then gives the number of past petitions instead of a ratio.
+FEW_PAST_PETITIONS = 4
 
 
 @dataclass(frozen=True)
@@ -552,16 +555,25 @@ def _hotspot(scan: _LevelScan, ui: int, ti: int, wi: int, full: int, evidence: t
     usual = week_expected
     head = (f"{count} đơn về {opts.taxonomy.name(topic)} tại {area} trong "
             f"{period_text(days, start, as_of)}")
-    if scan.base.own[ui, ti] == 0:
+    own = int(scan.base.own[ui, ti])
+    window = per_window(opts.window_days)
+    if own == 0:
         # No history of its own: a ratio against the peers' floor rate means nothing to an
         # officer, the plain fact says it better.
         explanation = (f"{head}, lần đầu tiên có đơn về chủ đề này tại đây trong "
                        f"{exposure} ngày")
+    elif own < FEW_PAST_PETITIONS:
+        # A rate learnt from one to three letters is mostly the peers': "gấp 40 lần" would
+        # rest on it, the number of past letters does not.
+        explanation = (f"{head}, trong khi {exposure} ngày trước đó chỉ có {own} đơn về chủ "
+                       f"đề này tại đây (mức bình thường {format_rate(usual)}/{window})")
     else:
         explanation = (f"{head}, gấp {format_ratio(count / max(expected, 1e-9))} lần mức bình "
-                       f"thường ({format_rate(usual)}/{per_window(opts.window_days)})")
+                       f"thường ({format_rate(usual)}/{window})")
     if "count" in evidence:
-        explanation += f"; ngưỡng bất thường ở nơi này: từ {trigger} đơn"
+        explanation += (f"; ngưỡng bất thường ở nơi này: từ {trigger} đơn/{per_window(days)} "
+                        f"(chỉ dựa vào số đơn, nơi này nhận ra được đợt tăng từ {min_spike} "
+                        f"đơn/{window} trở lên)")
     else:
         explanation += (f"; riêng số đơn chưa tới ngưỡng bất thường ({trigger} đơn) nhưng "
                         + _evidence_text(scan, ui, ti, evidence))

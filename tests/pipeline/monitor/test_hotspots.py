@@ -107,6 +107,17 @@ def test_spike_without_own_history_quotes_no_ratio() -> None:
     assert "lần đầu tiên có đơn về chủ đề này tại đây trong 182 ngày" in found[0].explanation
 
 
+def test_spike_with_few_past_petitions_gives_their_number_not_a_ratio() -> None:
+    rows = flat_history(188)
+    rows.add(AS_OF - timedelta(days=60), QUIET, ["land"])
+    rows.add(AS_OF - timedelta(days=100), QUIET, ["land"])
+    spike(rows, QUIET, "land", 8)
+    found = [h for h in detect_hotspots(rows.frame(), AS_OF) if h.area.startswith(f"thôn {QUIET}")]
+    assert len(found) == 1
+    assert "gấp" not in found[0].explanation
+    assert "182 ngày trước đó chỉ có 2 đơn về chủ đề này tại đây" in found[0].explanation
+
+
 def test_first_religion_petition_in_a_village_is_always_a_hotspot() -> None:
     rows = flat_history()
     pid = rows.add(AS_OF - timedelta(days=2), QUIET, ["religion"])
@@ -364,6 +375,28 @@ def test_explanation_gives_the_trigger_count_and_the_smallest_spike() -> None:
     assert 4 <= top.threshold <= top.count
     assert f"ngưỡng bất thường ở nơi này: từ {top.threshold} đơn" in top.explanation
     assert 1 <= top.min_spike <= top.threshold
+    assert f"nhận ra được đợt tăng từ {top.min_spike} đơn/tuần trở lên" in top.explanation
+
+
+def test_ratios_in_explanations_rest_on_the_cells_own_history() -> None:
+    from pipeline.monitor.hotspots import FEW_PAST_PETITIONS
+    from pipeline.monitor.scenario import Event, generate
+
+    start = date(2024, 1, 1)
+    events = [Event(v, "land", start + timedelta(days=190), 5, 9, False) for v in range(0, 30, 3)]
+    scenario = generate(11, start=start, days=182 + 7 + 14, villages=30, communes=3,
+                        events=events)
+    counts = scenario.counts.assign(day=pd.to_datetime(scenario.counts["day"]))
+    found = [h for _, h in _daily_run(scenario, 14) if h.kind == "spike"]
+    assert found
+    for h in found:
+        window_start = h.window_end - timedelta(days=6)
+        area = counts["area"] if h.level == "village" else counts[h.level]
+        past = counts[(area == h.area) & (counts["topic"] == h.topic)
+                      & (counts["day"] < pd.Timestamp(window_start))
+                      & (counts["day"] >= pd.Timestamp(window_start - timedelta(days=182)))]
+        own = int(past["count"].sum())
+        assert ("gấp" in h.explanation) == (own >= FEW_PAST_PETITIONS), (own, h.explanation)
 
 
 def test_counts_input_gives_what_the_petition_frame_gives() -> None:
