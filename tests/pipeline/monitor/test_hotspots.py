@@ -464,3 +464,38 @@ def test_store_counts_and_window_rows_give_what_all_rows_give(store: Any) -> Non
     window = clustered_rows_between(store.engine, AS_OF - timedelta(days=6), AS_OF)
     assert window and all("text" not in r for r in window)
     assert {r["received_at"] for r in window} <= {AS_OF - timedelta(days=i) for i in range(7)}
+
+
+def test_detection_limits_give_the_hot_spots_smallest_spike_and_grow_with_the_usual_level(
+) -> None:
+    from pipeline.monitor.counts import counts_from_petitions
+    from pipeline.monitor.hotspots import LIMIT_COLUMNS, detection_limits
+
+    rows = flat_history()
+    start = AS_OF - timedelta(days=182)
+    for offset in range(0, 182, 2):  # Tân Mỹ writes on land about four times as often
+        for _ in range(2):
+            rows.add(start + timedelta(days=offset), "Tân Mỹ", ["land"])
+    spike(rows, "Gio Mỹ", "land", 8)
+    frame = rows.frame()
+    limits = detection_limits(counts_from_petitions(frame), AS_OF)
+    assert tuple(limits.columns) == LIMIT_COLUMNS
+    land = limits[(limits["level"] == "village") & (limits["topic"] == "land")
+                  ].set_index("area")
+    top = detect_hotspots(frame, AS_OF)[0]
+    assert (top.area, top.topic) == ("thôn Gio Mỹ, xã Vĩnh Giang", "land")
+    assert land.loc[top.area, "min_spike"] == top.min_spike
+    busy, usual = land.loc["thôn Tân Mỹ, xã Vĩnh Giang"], land.loc["thôn Cổ Mỹ, xã Vĩnh Giang"]
+    assert busy["expected"] > 3 * usual["expected"]
+    assert busy["min_spike"] > usual["min_spike"] >= 1
+    assert (limits["threshold"] >= limits["expected"]).all()
+
+
+def test_detection_limits_need_history_and_known_options() -> None:
+    from pipeline.monitor.counts import counts_from_petitions
+    from pipeline.monitor.hotspots import detection_limits
+
+    short = counts_from_petitions(flat_history(14).frame())
+    assert detection_limits(short, AS_OF).empty
+    with pytest.raises(HotspotError, match="tùy chọn không có: alpha"):
+        detection_limits(short, AS_OF, alpha=0.1)
