@@ -601,8 +601,6 @@ def _hotspot(scan: _LevelScan, ui: int, ti: int, wi: int, full: int, evidence: t
     week_expected = float(scan.expected[full, ui, ti])
     week_trigger = _week_trigger(scan, ui, ti, full, opts)
     min_spike = max(1, math.ceil(week_trigger - week_expected - 1e-9))
-    # The usual rate is always quoted per full window so that officers compare like with like
-    # whichever window fired.
     usual = week_expected
     head = (f"{count} đơn về {opts.taxonomy.name(topic)} tại {area} trong "
             f"{period_text(days, start, as_of)}")
@@ -619,9 +617,15 @@ def _hotspot(scan: _LevelScan, ui: int, ti: int, wi: int, full: int, evidence: t
         explanation = (f"{head}, trong khi {exposure} ngày trước đó chỉ có {own} đơn về chủ "
                        f"đề này tại đây (mức dự kiến, dựa cả vào các nơi khác: "
                        f"{format_rate(usual)}/{window})")
-    else:
+    elif days == opts.window_days:
         explanation = (f"{head}, gấp {format_ratio(count / max(expected, 1e-9))} lần mức bình "
                        f"thường ({format_rate(usual)}/{window})")
+    else:
+        # A short window's ratio is against its own days; the weekly rate is added so that
+        # officers compare like with like whichever window fired.
+        explanation = (f"{head}, gấp {format_ratio(count / max(expected, 1e-9))} lần mức bình "
+                       f"thường của {days} ngày ({format_rate(expected)} đơn, tức "
+                       f"{format_rate(usual)}/{window})")
     if "count" in evidence:
         explanation += (f"; ngưỡng bất thường ở nơi này: từ {trigger} đơn/{per_window(days)} "
                         f"(chỉ dựa vào số đơn, nơi này nhận ra được đợt tăng từ {min_spike} "

@@ -228,7 +228,8 @@ def test_scan_windows_report_a_short_burst_with_its_own_window() -> None:
     assert top.count == len(top.petition_ids) >= 6
     assert top.expected < 0.6  # two days of a one-a-week rate
     assert " trong 2 ngày qua (15/03–16/03/2025), gấp " in top.explanation
-    assert "/tuần)" in top.explanation  # the usual rate is still quoted per week
+    assert " lần mức bình thường của 2 ngày (" in top.explanation  # a ratio of like with like
+    assert "/tuần)" in top.explanation  # and the usual rate is still quoted per week
 
 
 def test_scan_windows_without_the_whole_window_count_only_their_days() -> None:
