@@ -98,6 +98,27 @@ def hotspots(
     return _detected(store, principal, as_of, window_days, monitor.hotspots, area)
 
 
+@router.get("/hotspots/limits",
+            summary="Ngưỡng của từng địa bàn × lĩnh vực: đợt tăng nhỏ nhất nhận ra được")
+def hotspot_limits(
+    store: StoreDep,
+    monitor: MonitorDep,
+    principal: Viewer,
+    as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
+    level: Literal["village", "commune"] = "village",
+) -> dict[str, Any]:
+    """Return per area × topic the usual week, the count that is a hot spot on its own and
+    the smallest spike the counts can show there at the current false-alarm budget."""
+    day = as_of or default_as_of(store)
+    try:
+        table = monitor.limits(day)
+    except HotspotError as error:
+        raise HTTPException(422, str(error)) from error
+    rows = [row for row in table[table["level"] == level].to_dict(orient="records")
+            if principal.may_see_area(row["area"])]
+    return {"as_of": day.isoformat(), "data": rows, "count": len(rows)}
+
+
 @router.get("/emerging", summary="Vấn đề mới nổi: chiến dịch đơn giống nhau, cụm từ bùng phát")
 def emerging(
     store: StoreDep,
