@@ -313,6 +313,12 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("Đã dừng theo yêu cầu.")
         sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the edge: one line, no personal data
+        from api.cli_errors import report_unexpected
+
+        err_console.print(f"[bold red]Lỗi:[/] {report_unexpected(error)}", highlight=False,
+                          soft_wrap=True)
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------- models
