@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.routes import (
     admin,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(audit_middleware)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrors)
     return app
 
 
@@ -172,9 +174,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "Cơ sở dữ liệu đang không dùng được; xin thử lại sau"},
                             status_code=503)
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
-        # Only the error type and path: messages may carry petition text or personal data.
-        logger.error("unexpected %s on %s", type(error).__name__, _request.url.path)
-        return JSONResponse({"error": "Lỗi máy chủ; chi tiết đã được ghi vào nhật ký"},
-                            status_code=500)
+
+class UnexpectedErrors:
+    """Outermost middleware: an unexpected error becomes a 500 and one log line.
+
+    Starlette's last-resort handler answers and then raises again, and the server logs the
+    traceback with the error's message, which may quote a petition or a sender. Here only the
+    kind of error and the path are logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:  # noqa: BLE001 - the edge: answered, never re-raised
+            logger.error("unexpected %s on %s", type(error).__name__, scope.get("path", ""))
+            if not started:
+                response = JSONResponse({"error": "Lỗi máy chủ; chi tiết đã được ghi vào nhật ký"},
+                                        status_code=500)
+                await response(scope, receive, send)
