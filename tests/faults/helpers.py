@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 
 from pipeline.store import create_db_engine, ingest_runs, petitions
@@ -98,3 +101,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[bytes], *, seconds: float = 180
+                       ) -> None:
+    """Wait until a started server answers its health check; fail if it exits or is too slow."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/api/v1/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None, "the server stopped while starting"
+        assert time.monotonic() < deadline, "the server did not start in time"
+        time.sleep(0.2)
+
+
+def namespace_command() -> list[str] | None:
+    """Return a prefix that runs a command in a private mount namespace, or None."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    for prefix in ([unshare, "--mount"], [unshare, "--user", "--map-root-user", "--mount"]):
+        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return prefix
+    return None

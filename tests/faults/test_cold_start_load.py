@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tests.faults.helpers import (
     environment,
     free_port,
     stored_rows,
+    wait_until_healthy,
 )
 
 pytestmark = pytest.mark.fault
@@ -50,17 +50,8 @@ def cold_server(tmp_path: Path) -> Iterator[tuple[str, str, str, subprocess.Pope
         env=environment(url, tmp_path / "runs"), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                # Health only: nothing else has touched the models or the database yet.
-                if httpx.get(f"{base}/api/v1/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the server did not start in time"
-            time.sleep(0.2)
+        # Health only: nothing else has touched the models or the database yet.
+        wait_until_healthy(base, process)
         yield base, token, url, process
     finally:
         process.terminate()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from tests.faults.helpers import (
     assert_no_personal_data,
     environment,
     ingest_command,
+    namespace_command,
     run,
     run_statuses,
     stored_rows,
@@ -98,23 +98,11 @@ def test_two_ingests_of_the_same_file_at_once_store_every_row_once(tmp_path: Pat
     assert [status for status, _ in run_statuses(url)] == ["finished", "finished"]
 
 
-def _namespace_command() -> list[str] | None:
-    """Return a prefix that runs a command in a private mount namespace, or None."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return None
-    for prefix in ([unshare, "--mount"], [unshare, "--user", "--map-root-user", "--mount"]):
-        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return prefix
-    return None
-
-
 def test_a_full_disk_is_one_line_and_a_run_after_freeing_space_stores_every_row_once(
     tmp_path: Path,
 ) -> None:
     # Probe 5: a full disk used to print a traceback with petition texts and a sender.
-    prefix = _namespace_command()
+    prefix = namespace_command()
     if prefix is None:
         pytest.skip("no private mount namespace here (unshare refused): cannot mount a small "
                     "tmpfs to fill")
