@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -54,6 +55,19 @@ def is_read_only(engine: Engine) -> bool:
     return _read_only_file(engine.url) is not None
 
 
+def _create_private_file(url: URL) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite's journals take its mode).
+
+    The database holds petitions and senders: the system's default mode would let every
+    account on the machine read it. An existing file is left as it is.
+    """
+    path = _sqlite_file(url)
+    if path is None or path.exists() or url.query.get("mode") == "ro":
+        return
+    with contextlib.suppress(OSError):  # a missing folder: SQLite says so in its own words
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _read_only_url(path: Path) -> str:
     # A WAL database needs its -shm file: in a folder we cannot write, SQLite could not create
     # it and refuses to open the file at all, unless told that nothing will change it.
@@ -72,6 +86,7 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
+        _create_private_file(make_url(url))
         read_only = _read_only_file(make_url(url))
         engine = sa.create_engine(url if read_only is None else _read_only_url(read_only),
                                   future=True)
