@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.openapi import allowed_methods, build_openapi
 from api.routes import (
     admin,
     alerts,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
     _install_error_handlers(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     # CORS stays off: the dashboard is served by this same app.
     app.middleware("http")(audit_middleware)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
@@ -113,6 +115,7 @@ def _warm_up(monitor: Monitor, stop: threading.Event) -> None:
 _STOCK_MESSAGES = {
     "Not Found": "Không có địa chỉ này",
     "Method Not Allowed": "Địa chỉ này không nhận phương thức yêu cầu đó",
+    "There was an error parsing the body": "Không đọc được nội dung gửi lên",
 }
 _PROBLEMS = {
     "missing": "thiếu trường bắt buộc",
@@ -143,6 +146,8 @@ def _problem(error: Any) -> str:
         return f"cần ít nhất {ctx.get('min_length')} ký tự"
     if kind == "too_long":
         return f"nhiều quá {ctx.get('max_length')} phần tử"
+    if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
+        return str(ctx["error"])
     if kind == "literal_error":
         return f"chỉ nhận: {ctx.get('expected')}"
     return _PROBLEMS.get(kind, "giá trị không hợp lệ")
@@ -152,8 +157,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         message = _STOCK_MESSAGES.get(str(error.detail), str(error.detail))
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            methods = allowed_methods(app.openapi(), _request.url.path)
+            headers["Allow"] = ", ".join(methods) or headers.get("Allow", "")
         return JSONResponse({"error": message}, status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+                            headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -104,6 +104,10 @@ class EmptyMonthError(ReportError):
     """The month lies outside the stored data: a report would be all zeros."""
 
 
+class FutureMonthError(ReportError):
+    """The month asked for has not come yet."""
+
+
 @dataclass(frozen=True)
 class _Month:
     start: date
@@ -688,7 +692,7 @@ def build_monthly_report(
         raise ReportError("địa bàn (area) không được để trống")
     today = datetime.now(UTC).date()
     if period.start > today:
-        raise ReportError(f"tháng {period.label} chưa đến (hôm nay là {today:%d/%m/%Y})")
+        raise FutureMonthError(f"tháng {period.label} chưa đến (hôm nay là {today:%d/%m/%Y})")
     if template is not None and not Path(template).is_file():
         raise ReportError(f"không tìm thấy tệp mẫu '{template}'")
     tell("Đọc dữ liệu", 0, 1)
