@@ -108,6 +108,10 @@ class FutureMonthError(ReportError):
     """The month asked for has not come yet."""
 
 
+class UnknownAreaError(ReportError):
+    """No stored petition lies in the area asked for."""
+
+
 @dataclass(frozen=True)
 class _Month:
     start: date
@@ -721,7 +725,7 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
     everything = load_frame(store)
     if area is not None:
         if not area_mask(everything, area).any():
-            raise ReportError(f"không có đơn nào ở địa bàn '{area.strip()}' "
+            raise UnknownAreaError(f"không có đơn nào ở địa bàn '{area.strip()}' "
                               "(xem tên thôn, xã trong lệnh: tamtu trends --level village)")
         scope = history[area_mask(history, area)]
         area_ids: set[int] | None = set(int(i) for i in scope["id"])

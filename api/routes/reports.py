@@ -10,7 +10,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from api.deps import StoreDep
-from api.report import EmptyMonthError, FutureMonthError, ReportError, build_monthly_report
+from api.report import (
+    EmptyMonthError,
+    FutureMonthError,
+    ReportError,
+    UnknownAreaError,
+    build_monthly_report,
+)
 from api.security import Viewer, check_area
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -39,8 +45,8 @@ def monthly_report(
         out = Path(folder) / "report.docx"
         try:
             build_monthly_report(store, month, area=area, out=out)
-        except (EmptyMonthError, FutureMonthError) as error:
-            # A well-formed month with nothing to report: there is no such report.
+        except (EmptyMonthError, FutureMonthError, UnknownAreaError) as error:
+            # A well-formed request with nothing to report: there is no such report.
             raise HTTPException(404, str(error)) from error
         except ReportError as error:
             raise HTTPException(422, str(error)) from error

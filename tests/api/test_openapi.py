@@ -99,6 +99,8 @@ def test_a_month_with_nothing_to_report_is_not_found(client: TestClient) -> None
     for month in ("2025-06", "2999-01"):
         answer = client.get("/api/v1/reports/monthly", params={"month": month})
         assert answer.status_code == 404, (month, answer.text)
+    nowhere = client.get("/api/v1/reports/monthly", params={"month": "2025-06", "area": "thôn Xa"})
+    assert nowhere.status_code == 404
     assert client.get("/api/v1/reports/monthly", params={"month": "2025-13"}).status_code == 422
 
 
