@@ -47,7 +47,7 @@ def _stored_so_far(url: str) -> int:
 
 
 def test_kill_9_mid_ingest_then_run_again_stores_every_row_once(tmp_path: Path) -> None:
-    count = 1200
+    count = 800
     source = write_petitions(tmp_path / "don.csv", count)
     url = f"sqlite:///{tmp_path / 'tamtu.db'}"
     env = environment(url, tmp_path / "runs")
@@ -81,7 +81,7 @@ def test_kill_9_mid_ingest_then_run_again_stores_every_row_once(tmp_path: Path) 
 def test_two_ingests_of_the_same_file_at_once_store_every_row_once(tmp_path: Path) -> None:
     # Probe 5: on a new database, one of two runs used to die with IntegrityError and a
     # traceback quoting petitions.
-    count = 400
+    count = 300
     source = write_petitions(tmp_path / "don.csv", count)
     url = f"sqlite:///{tmp_path / 'tamtu.db'}"
     env = environment(url, tmp_path / "runs")
@@ -106,7 +106,7 @@ def test_a_full_disk_is_one_line_and_a_run_after_freeing_space_stores_every_row_
     if prefix is None:
         pytest.skip("no private mount namespace here (unshare refused): cannot mount a small "
                     "tmpfs to fill")
-    count = 1000
+    count = 600
     source = write_petitions(tmp_path / "don.csv", count)
     mount = tmp_path / "small"
     mount.mkdir()
