@@ -246,7 +246,9 @@ def _alerts_after_ingest(settings: Settings, store: PetitionStore, report: Inges
     try:
         return run_alerts(settings, store, days=[date.fromisoformat(d) for d in report.days])
     except Exception as error:  # noqa: BLE001 - reported, never fatal to the ingest
-        err_console.print(f"[yellow]Cảnh báo:[/] chưa xét được điểm nóng sau khi nhập ({error})",
+        # The kind only: a database error repeats its statement's parameters.
+        err_console.print("[yellow]Cảnh báo:[/] chưa xét được điểm nóng sau khi nhập "
+                          f"({type(error).__name__}); chạy lại: tamtu alerts run",
                           highlight=False)
         return None
 
@@ -313,6 +315,12 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("Đã dừng theo yêu cầu.")
         sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the edge: one line, no personal data
+        from api.cli_errors import report_unexpected
+
+        err_console.print(f"[bold red]Lỗi:[/] {report_unexpected(error)}", highlight=False,
+                          soft_wrap=True)
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------- models

@@ -15,10 +15,22 @@ from uuid import uuid4
 
 from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import Field
 
-from api.deps import ClassifierDep, EngineDep, GazetteerDep, RecordId, SettingsDep, StoreDep
+from api.deps import (
+    ClassifierDep,
+    EngineDep,
+    GazetteerDep,
+    RecordId,
+    SettingsDep,
+    SignalFilter,
+    SourceTypeFilter,
+    StoreDep,
+    TopicFilter,
+)
 from api.schemas import (
     IngestResultPublic,
+    IsoDay,
     PetitionCreate,
     PetitionPublic,
     PetitionsPublic,
@@ -60,7 +72,8 @@ CSV_FIELDS = (
 @router.post("", response_model=IngestResultPublic, status_code=201,
              summary="Lưu một đơn hoặc một lô đơn")
 def create_petitions(
-    body: Annotated[PetitionCreate | list[PetitionCreate], Body()],
+    body: Annotated[PetitionCreate | Annotated[list[PetitionCreate], Field(min_length=1)],
+                    Body()],
     store: StoreDep,
     settings: SettingsDep,
     classifier: ClassifierDep,
@@ -173,12 +186,12 @@ def read_petitions(
     request: Request,
     principal: Analyst,
     engine: EngineDep,
-    topic: Annotated[str | None, Query(max_length=40)] = None,
+    topic: TopicFilter = None,
     area: Annotated[str | None, Query(max_length=200)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-    source_type: Annotated[str | None, Query(max_length=40)] = None,
-    signal: Annotated[str | None, Query(max_length=20)] = None,
+    start: Annotated[IsoDay | None, Query(alias="from")] = None,
+    end: Annotated[IsoDay | None, Query(alias="to")] = None,
+    source_type: SourceTypeFilter = None,
+    signal: SignalFilter = None,
     q: Annotated[str | None, Query(max_length=200, description="Tìm trong nội dung")] = None,
     ids: Annotated[str | None, Query(max_length=12_000, pattern=r"^\d{1,10}(,\d{1,10})*$",
                                      description="Số hiệu đơn, ngăn bằng dấu phẩy")] = None,
