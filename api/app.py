@@ -15,7 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.openapi import allowed_methods, build_openapi
 from api.routes import (
     admin,
     alerts,
@@ -85,10 +87,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
     _install_error_handlers(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     # CORS stays off: the dashboard is served by this same app.
     app.middleware("http")(audit_middleware)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrors)
     return app
 
 
@@ -112,6 +116,7 @@ def _warm_up(monitor: Monitor, stop: threading.Event) -> None:
 _STOCK_MESSAGES = {
     "Not Found": "Không có địa chỉ này",
     "Method Not Allowed": "Địa chỉ này không nhận phương thức yêu cầu đó",
+    "There was an error parsing the body": "Không đọc được nội dung gửi lên",
 }
 _PROBLEMS = {
     "missing": "thiếu trường bắt buộc",
@@ -142,6 +147,8 @@ def _problem(error: Any) -> str:
         return f"cần ít nhất {ctx.get('min_length')} ký tự"
     if kind == "too_long":
         return f"nhiều quá {ctx.get('max_length')} phần tử"
+    if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
+        return str(ctx["error"])
     if kind == "literal_error":
         return f"chỉ nhận: {ctx.get('expected')}"
     return _PROBLEMS.get(kind, "giá trị không hợp lệ")
@@ -151,8 +158,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         message = _STOCK_MESSAGES.get(str(error.detail), str(error.detail))
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            methods = allowed_methods(app.openapi(), _request.url.path)
+            headers["Allow"] = ", ".join(methods) or headers.get("Allow", "")
         return JSONResponse({"error": message}, status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+                            headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -173,9 +184,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "Cơ sở dữ liệu đang không dùng được; xin thử lại sau"},
                             status_code=503)
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
-        # Only the error type and path: messages may carry petition text or personal data.
-        logger.error("unexpected %s on %s", type(error).__name__, _request.url.path)
-        return JSONResponse({"error": "Lỗi máy chủ; chi tiết đã được ghi vào nhật ký"},
-                            status_code=500)
+
+class UnexpectedErrors:
+    """Outermost middleware: an unexpected error becomes a 500 and one log line.
+
+    Starlette's last-resort handler answers and then raises again, and the server logs the
+    traceback with the error's message, which may quote a petition or a sender. Here only the
+    kind of error and the path are logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:  # noqa: BLE001 - the edge: answered, never re-raised
+            logger.error("unexpected %s on %s", type(error).__name__, scope.get("path", ""))
+            if not started:
+                response = JSONResponse({"error": "Lỗi máy chủ; chi tiết đã được ghi vào nhật ký"},
+                                        status_code=500)
+                await response(scope, receive, send)

@@ -246,7 +246,9 @@ def _alerts_after_ingest(settings: Settings, store: PetitionStore, report: Inges
     try:
         return run_alerts(settings, store, days=[date.fromisoformat(d) for d in report.days])
     except Exception as error:  # noqa: BLE001 - reported, never fatal to the ingest
-        err_console.print(f"[yellow]Cảnh báo:[/] chưa xét được điểm nóng sau khi nhập ({error})",
+        # The kind only: a database error repeats its statement's parameters.
+        err_console.print("[yellow]Cảnh báo:[/] chưa xét được điểm nóng sau khi nhập "
+                          f"({type(error).__name__}); chạy lại: tamtu alerts run",
                           highlight=False)
         return None
 
@@ -313,6 +315,12 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("Đã dừng theo yêu cầu.")
         sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the edge: one line, no personal data
+        from api.cli_errors import report_unexpected
+
+        err_console.print(f"[bold red]Lỗi:[/] {report_unexpected(error)}", highlight=False,
+                          soft_wrap=True)
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------- models
@@ -383,6 +391,7 @@ def train(
         **describe(labelled), "skipped_rows": labelled.skipped,
         "multi_label": model.topic_model.multilabel_, "labels": model.topic_model.labels_,
         "train_seconds": round(seconds, 2), "model": str(out), "sha256": digest,
+        "selection": getattr(model.topic_model, "selection_", None),
     }
     if reviewed is not None:
         from models.corrections import record_corrections
@@ -399,6 +408,12 @@ def train(
         f"{labelled.skipped} dòng thiếu nội dung, nhãn hoặc trùng đơn đã kiểm tra.\n"
         f"Đã ghi: {out}", highlight=False,
     )
+    if summary["selection"]:
+        chosen = summary["selection"]
+        console.print(
+            f"Tham số chọn bằng kiểm định chéo trên chính tệp huấn luyện: C = {chosen['c']}, "
+            f"{'có' if chosen['chars'] else 'không'} dùng n-gram ký tự.", highlight=False,
+        )
     if reviewed is not None:
         console.print(f"Các đơn đã kiểm tra dùng để huấn luyện ghi trong: "
                       f"{summary['corrections_file']}", highlight=False)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
+from pydantic import AfterValidator
 from sqlalchemy.engine import Engine
 
 from pipeline.config import Settings
+from pipeline.records import SOURCE_TYPES
 from pipeline.store import PetitionStore
+from pipeline.taxonomy import OTHER, default_taxonomy
+from pipeline.text.signals import SIGNALS
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -72,3 +76,23 @@ StoreDep = Annotated[PetitionStore, Depends(get_store)]
 ClassifierDep = Annotated[Any, Depends(get_classifier)]
 MonitorDep = Annotated[Any, Depends(get_monitor)]
 GazetteerDep = Annotated[Any, Depends(get_gazetteer)]
+
+
+# Filters whose values are checked against a closed list: the list is in the OpenAPI document
+# and the check is the same on every route, so a client knows every value the server accepts.
+def _one_of(allowed: tuple[str, ...]) -> Any:
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
+            raise ValueError(f"'{value}' không có; chọn một trong: {', '.join(allowed)}")
+        return value
+
+    return AfterValidator(check)
+
+
+_TOPICS = (*default_taxonomy().codes, OTHER)
+TopicFilter = Annotated[str | None, Query(max_length=40, json_schema_extra={
+    "enum": list(_TOPICS)}), _one_of(_TOPICS)]
+SourceTypeFilter = Annotated[str | None, Query(max_length=40, json_schema_extra={
+    "enum": list(SOURCE_TYPES)}), _one_of(tuple(SOURCE_TYPES))]
+SignalFilter = Annotated[str | None, Query(max_length=20, json_schema_extra={
+    "enum": list(SIGNALS)}), _one_of(tuple(SIGNALS))]

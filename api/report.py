@@ -104,6 +104,14 @@ class EmptyMonthError(ReportError):
     """The month lies outside the stored data: a report would be all zeros."""
 
 
+class FutureMonthError(ReportError):
+    """The month asked for has not come yet."""
+
+
+class UnknownAreaError(ReportError):
+    """No stored petition lies in the area asked for."""
+
+
 @dataclass(frozen=True)
 class _Month:
     start: date
@@ -688,7 +696,7 @@ def build_monthly_report(
         raise ReportError("địa bàn (area) không được để trống")
     today = datetime.now(UTC).date()
     if period.start > today:
-        raise ReportError(f"tháng {period.label} chưa đến (hôm nay là {today:%d/%m/%Y})")
+        raise FutureMonthError(f"tháng {period.label} chưa đến (hôm nay là {today:%d/%m/%Y})")
     if template is not None and not Path(template).is_file():
         raise ReportError(f"không tìm thấy tệp mẫu '{template}'")
     tell("Đọc dữ liệu", 0, 1)
@@ -717,7 +725,7 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
     everything = load_frame(store)
     if area is not None:
         if not area_mask(everything, area).any():
-            raise ReportError(f"không có đơn nào ở địa bàn '{area.strip()}' "
+            raise UnknownAreaError(f"không có đơn nào ở địa bàn '{area.strip()}' "
                               "(xem tên thôn, xã trong lệnh: tamtu trends --level village)")
         scope = history[area_mask(history, area)]
         area_ids: set[int] | None = set(int(i) for i in scope["id"])

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from pipeline.records import SOURCE_TYPES
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The database keeps naive UTC; the API says so in every timestamp.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    # Lax parsing would read "0" as 1 January 1970; the API documents days as YYYY-MM-DD.
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("phải là ngày dạng YYYY-MM-DD")
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class PetitionBase(BaseModel):
@@ -65,7 +85,7 @@ class PetitionPublic(BaseModel):
     signals: list[str]
     source_file: str
     source_row: int | None
-    created_at: datetime
+    created_at: UtcDateTime
     cluster_id: int | None = Field(
         default=None, description="Nhóm đơn gần giống nhau (chỉ có khi xem một đơn)")
     near_duplicates: list[NearDuplicatePublic] = Field(
@@ -80,7 +100,7 @@ class PetitionPublic(BaseModel):
     due_on: date | None = Field(default=None, description="Hạn xử lý")
     overdue: bool = Field(default=False, description="Còn mở sau hạn xử lý")
     answered_on: date | None = None
-    reviewed_at: datetime | None = Field(default=None, description="Lúc đã kiểm tra nhãn")
+    reviewed_at: UtcDateTime | None = Field(default=None, description="Lúc đã kiểm tra nhãn")
     reviewed_by: str | None = None
     model_topics: list[str] | None = Field(
         default=None, description="Lĩnh vực mô hình gán trước khi cán bộ sửa (nếu có sửa)")
@@ -120,10 +140,15 @@ class IngestResultPublic(BaseModel):
 class ClassifyRequest(BaseModel):
     """One text or a list of texts to classify."""
 
-    model_config = ConfigDict(extra="forbid")
+    # One of the two, with some text in it: the schema says so, not only the handler.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["texts"], "properties": {"texts": {"type": "array", "minItems": 1}}},
+    ]})
 
-    text: str | None = Field(default=None, max_length=100_000)
-    texts: list[str] | None = Field(default=None, max_length=1000)
+    text: str | None = Field(default=None, max_length=100_000, pattern=r"\S")
+    texts: list[Annotated[str, Field(max_length=100_000, pattern=r"\S")]] | None = Field(
+        default=None, max_length=1000)
 
 
 class ClassificationPublic(BaseModel):
@@ -142,8 +167,15 @@ class ClassifyResponse(BaseModel):
     data: list[ClassificationPublic]
 
 
+class ProblemPublic(BaseModel):
+    """One field of a refused request and what is wrong with it."""
+
+    field: str
+    problem: str
+
+
 class ErrorPublic(BaseModel):
-    """Every error response: one clear message."""
+    """Every error response: one clear message; a 422 lists the fields at fault."""
 
     error: str
-    detail: Any | None = None
+    detail: list[ProblemPublic] | None = None

@@ -25,6 +25,7 @@ import importlib.util
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,7 @@ BENCHMARKS_ENV = "TAMTU_BENCHMARKS_DIR"
 NOT_FOUND = "benchmark data not found"
 
 UIT_GOALS = {"weighted_f1": 0.88, "macro_f1": 0.78}
-TRAIN_SECONDS_GOAL = 60.0
+TRAIN_SECONDS_GOAL = 120.0  # issue 16: `tamtu train` on UIT-VSFC in under 2 minutes
 SPEED_GOAL = 2000.0
 LOAD_SECONDS_GOAL = 2.0
 SIZE_MB_GOAL = 50.0
@@ -114,16 +115,23 @@ def _tamtu() -> str:
     return str(beside) if beside.exists() else "tamtu"
 
 
-def run_tamtu(args: Sequence[str], workdir: Path) -> tuple[dict[str, Any], float]:
-    """Return the JSON printed by a `tamtu` command and its wall-clock seconds."""
+def run_tamtu(args: Sequence[str], workdir: Path) -> tuple[dict[str, Any], float, float]:
+    """Return the JSON printed by a `tamtu` command, its wall-clock and its CPU seconds.
+
+    CPU seconds (user + system of the child process) stay close to what an idle machine
+    would need when other programs share the cores; wall-clock seconds do not.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     # The temp dir as working directory keeps a project .env file from changing the settings.
     done = subprocess.run([_tamtu(), *args], cwd=workdir, capture_output=True, text=True,
                           check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise RuntimeError(f"tamtu {args[0]} failed ({done.returncode}): {done.stderr.strip()}")
-    return json.loads(done.stdout), seconds
+    return json.loads(done.stdout), seconds, cpu
 
 
 # ---------------------------------------------------------------------- UIT-VSFC
@@ -158,19 +166,20 @@ def uit_vsfc(data_dir: Path, workdir: Path, column: str, limit: int | None) -> d
                            workdir / f"test-{column}.csv")
     model = workdir / f"vsfc-{column}.skops"
     progress(f"UIT-VSFC {column}: tamtu train")
-    trained, train_wall = run_tamtu(
+    trained, train_wall, train_cpu = run_tamtu(
         ["train", "--data", str(train), "--label-col", column, "--out", str(model), "--json"],
         workdir,
     )
     progress(f"UIT-VSFC {column}: tamtu evaluate")
-    metrics, _ = run_tamtu(
+    metrics, _, _ = run_tamtu(
         ["evaluate", "--data", str(test), "--label-col", column, "--model", str(model), "--json"],
         workdir,
     )
     names = UIT_CLASS_NAMES[column]
     return {
         "train_texts": trained["texts"], "test_texts": metrics["n"],
-        "train_wall_seconds": round(train_wall, 2),
+        "train_wall_seconds": round(train_wall, 2), "train_cpu_seconds": round(train_cpu, 2),
+        "selection": trained.get("selection"),
         "train_seconds_reported": trained["train_seconds"],
         "accuracy": metrics["accuracy"], "weighted_f1": metrics["weighted_f1"],
         "macro_f1": metrics["macro_f1"], "ci95": metrics.get("ci95", {}),
@@ -259,52 +268,57 @@ def classification_speed(
     """
     from pipeline.text import classify, tokenize
 
-    def one_pass() -> float:
+    def one_pass() -> tuple[float, float]:
         # Only the tokenizer cache may be warm: the per-text feature cache is cleared so that
         # the "warm" figure measures classification of texts it has not featurised yet.
         classify._folded_syllables.cache_clear()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for start in range(0, len(texts), batch_size):
             classifier.predict_batch(texts[start:start + batch_size])
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu_started
 
-    cold, warm = [], []
+    cold, warm, warm_cpu = [], [], []
     for number in range(1, repeat + 1):
         progress(f"classification speed, pass {number}/{repeat}")
         tokenize._tokenize_sentence.cache_clear()
-        cold.append(one_pass())
-        warm.append(one_pass())
+        cold.append(one_pass()[0])
+        wall, cpu = one_pass()
+        warm.append(wall)
+        warm_cpu.append(cpu)
     return {"texts": len(texts), "batch_size": batch_size, "passes": repeat,
             "syllables_mean": round(statistics.mean(len(t.split()) for t in texts), 1),
             "cold_per_second": len(texts) / min(cold), "warm_per_second": len(texts) / min(warm),
             "cold_slowest_per_second": len(texts) / max(cold),
-            "warm_slowest_per_second": len(texts) / max(warm)}
+            "warm_slowest_per_second": len(texts) / max(warm),
+            # CPU seconds of this process: what the figure would be on an idle core (the
+            # wall-clock figures above fall when other programs share the machine).
+            "warm_per_cpu_second": len(texts) / max(min(warm_cpu), 1e-9)}
 
 
 _LOAD_SCRIPT = """
 import json, sys, time
 from pathlib import Path
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 from pipeline.text.classify import load_classifier
-imported = time.perf_counter()
+imported, cpu_imported = time.perf_counter(), time.process_time()
 load_classifier(Path(sys.argv[1]))
-loaded = time.perf_counter()
-print(json.dumps({"import_seconds": imported - started, "load_seconds": loaded - imported}))
+loaded, cpu_loaded = time.perf_counter(), time.process_time()
+print(json.dumps({"import_seconds": imported - started, "load_seconds": loaded - imported,
+                  "import_cpu_seconds": cpu_imported - cpu_started,
+                  "load_cpu_seconds": cpu_loaded - cpu_imported}))
 """
 
 
 def load_time(model_path: Path, runs: int, workdir: Path) -> dict[str, Any]:
     """Return the median seconds of load_classifier (and of importing it) in fresh processes."""
-    loads, imports = [], []
+    timings: dict[str, list[float]] = {}
     for number in range(1, runs + 1):
         progress(f"model load in a fresh process ({number}/{runs})")
         done = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(model_path)], cwd=workdir,
                               capture_output=True, text=True, check=True)
-        timing = json.loads(done.stdout)
-        loads.append(timing["load_seconds"])
-        imports.append(timing["import_seconds"])
-    return {"runs": runs, "load_seconds": statistics.median(loads),
-            "import_seconds": statistics.median(imports)}
+        for key, value in json.loads(done.stdout).items():
+            timings.setdefault(key, []).append(value)
+    return {"runs": runs, **{key: statistics.median(v) for key, v in timings.items()}}
 
 
 # ---------------------------------------------------------------------- the run
@@ -378,6 +392,9 @@ def figures(results: dict[str, Any]) -> list[Figure]:
         rows.append(Figure(section, "training time, `tamtu train` wall clock", wall,
                            f"{wall:.1f} s", f"< {TRAIN_SECONDS_GOAL:.0f} s",
                            wall < TRAIN_SECONDS_GOAL))
+        cpu = block["train_cpu_seconds"]
+        rows.append(Figure(section, "training time, CPU seconds of that process", cpu,
+                           f"{cpu:.1f} s"))
         rows.append(Figure(section, "accuracy", block["accuracy"], f"{block['accuracy']:.3f}"))
         for key, name in (("weighted_f1", "weighted F1"), ("macro_f1", "macro F1")):
             goal = UIT_GOALS[key] if column == "topic" else None
@@ -416,12 +433,16 @@ def figures(results: dict[str, Any]) -> list[Figure]:
     rows.append(Figure(section, "classification after tokenisation (warm cache), texts/s",
                        speed["warm_per_second"], _speed_shown(speed, "warm"),
                        f">= {SPEED_GOAL:,.0f}", speed["warm_per_second"] >= SPEED_GOAL))
+    rows.append(Figure(section, "the same per CPU second of this process (fastest pass)",
+                       speed["warm_per_cpu_second"], f"{speed['warm_per_cpu_second']:,.0f}"))
     rows.append(Figure(section, "classification incl. tokenisation (cold cache), texts/s",
                        speed["cold_per_second"], _speed_shown(speed, "cold")))
     rows.append(Figure(section, f"model load, load_classifier in a fresh process (median of "
                        f"{load['runs']})", load["load_seconds"], f"{load['load_seconds']:.2f} s",
                        f"<= {LOAD_SECONDS_GOAL:.0f} s",
                        _met(load["load_seconds"], LOAD_SECONDS_GOAL, at_least=False)))
+    rows.append(Figure(section, "model load, CPU seconds of that process (median)",
+                       load["load_cpu_seconds"], f"{load['load_cpu_seconds']:.2f} s"))
     rows.append(Figure(section, "importing pipeline.text.classify before that",
                        load["import_seconds"],
                        f"{load['import_seconds']:.2f} s"))

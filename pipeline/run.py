@@ -6,11 +6,12 @@ import contextlib
 import csv
 import hashlib
 import json
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pipeline.executors import ChunkExecutor, InProcess
 from pipeline.intake.readers import Ingestor
@@ -290,12 +291,15 @@ class IngestRun:
         return cached
 
     def _write_report(self, report: IngestReport, quarantined: list[dict[str, Any]]) -> None:
+        # Quarantined rows are petitions as they came (senders, phones) and file names may name
+        # a sender: the run's folder and files are for the account that ran it only.
         run_dir = self.runs_dir / f"run-{report.run_id:05d}"
         run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.chmod(0o700)
         report.report_dir = str(run_dir)
         if quarantined:
             path = run_dir / "quarantine.csv"
-            with path.open("w", newline="", encoding="utf-8-sig") as handle:
+            with _private_file(path, newline="", encoding="utf-8-sig") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["tệp", "dòng", "lý do", "dữ liệu gốc"])
                 for row in quarantined:
@@ -303,9 +307,15 @@ class IngestRun:
                         [row["source_file"], row["source_row"] or "", row["reason"], row["raw"]]
                     )
             report.quarantine_csv = str(path)
-        (run_dir / "report.json").write_text(
-            json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+        with _private_file(run_dir / "report.json", encoding="utf-8") as handle:
+            handle.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+
+
+def _private_file(path: Path, **options: Any) -> IO[str]:
+    """Open a file for writing (emptied), readable and writable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return open(descriptor, "w", **options)  # noqa: SIM115 - the caller closes it
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

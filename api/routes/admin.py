@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import EngineDep, GazetteerDep, RecordId
+from api.schemas import UtcDateTime
 from api.security import ROLE_NAMES, ROLES, Admin, SecurityError, create_token, create_user
 from pipeline.store import SecurityStore
 from pipeline.store.schema import daily_counts
@@ -38,7 +38,7 @@ class UserChange(BaseModel):
 
     role: Role | None = None
     areas: AreaList | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class UserPublic(BaseModel):
@@ -49,7 +49,7 @@ class UserPublic(BaseModel):
     role_name: str
     areas: list[str]
     disabled: bool
-    created_at: datetime
+    created_at: UtcDateTime
     tokens: int
 
 
@@ -68,8 +68,8 @@ class TokenPublic(BaseModel):
     user: str
     prefix: str
     areas: list[str] | None
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class NewToken(TokenPublic):

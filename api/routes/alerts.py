@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import EngineDep, MonitorDep, RecordId, SettingsDep
+from api.schemas import IsoDay, UtcDateTime
 from api.security import Admin, Officer, Principal, Viewer, public_text
 from pipeline.config import Settings
 from pipeline.monitor.alerts import (
@@ -29,18 +30,23 @@ router = APIRouter(tags=["alerts"])
 logger = logging.getLogger("tamtu.api")
 
 
+# Topic codes of the taxonomy: listed in the schema, as the rule check accepts no others.
+TopicCode = Annotated[str, Field(json_schema_extra={"enum": list(default_taxonomy().codes)})]
+
+
 class AlertRuleIn(BaseModel):
     """An alert rule as the caller sends it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    topics: list[str] = Field(default_factory=list, max_length=20)
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    topics: list[TopicCode] = Field(default_factory=list, max_length=20)
     areas: list[str] = Field(default_factory=list, max_length=200)
     min_severity: Literal["low", "medium", "high"] = "low"
     channels: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
-    quiet_hours: str | None = Field(default=None, max_length=20, examples=["22:00-06:00"])
-    enabled: bool = True
+    quiet_hours: str | None = Field(default=None, max_length=20, examples=["22:00-06:00"],
+                                    pattern=r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$")
+    enabled: StrictBool = True
 
 
 class AlertRulePublic(AlertRuleIn):
@@ -65,12 +71,12 @@ class AlertPublic(BaseModel):
     explanation: str
     petition_ids: list[int]
     revision: int
-    opened_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
-    acked_at: datetime | None
+    opened_at: UtcDateTime
+    updated_at: UtcDateTime
+    closed_at: UtcDateTime | None
+    acked_at: UtcDateTime | None
     acked_by: str | None
-    resolved_at: datetime | None
+    resolved_at: UtcDateTime | None
     resolved_by: str | None
     assignee: str | None = None
 
@@ -183,7 +189,7 @@ def list_alerts(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    as_of: Annotated[date | None, Query(
+    as_of: Annotated[IsoDay | None, Query(
         description="Chỉ các cảnh báo có khoảng số liệu chứa ngày này (YYYY-MM-DD)")] = None,
 ) -> AlertsPublic:
     """Return alerts, optionally of one status or live on one day of the data."""

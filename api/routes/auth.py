@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep
+from api.schemas import UtcDateTime
 from api.security import (
     ROLE_NAMES,
     SESSION_COOKIE,
@@ -99,7 +99,7 @@ class AuditPublic(BaseModel):
     """One audit entry."""
 
     id: int
-    at: datetime
+    at: UtcDateTime
     user_name: str | None
     role: str | None
     method: str

@@ -3,15 +3,15 @@ agreement of the model with reviewed petitions, and alerts handled as cases."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import EngineDep, GazetteerDep, RecordId, SettingsDep
 from api.routes.alerts import AlertPublic
-from api.schemas import PetitionPublic
+from api.schemas import IsoDay, PetitionPublic, UtcDateTime
 from api.security import Analyst, Officer, Principal, Viewer, audit_records, petition_for
 from pipeline.store import get_petition
 from pipeline.store.cases import (
@@ -59,14 +59,14 @@ class CaseFilterIn(BaseModel):
 
     topic: str | None = Field(default=None, max_length=40)
     area: str | None = Field(default=None, max_length=200)
-    start: date | None = Field(default=None, alias="from")
-    end: date | None = Field(default=None, alias="to")
+    start: IsoDay | None = Field(default=None, alias="from")
+    end: IsoDay | None = Field(default=None, alias="to")
     source_type: str | None = Field(default=None, max_length=40)
     signal: str | None = Field(default=None, max_length=20)
     q: str | None = Field(default=None, max_length=200)
     status: Literal[CASE_STATUSES] | None = None  # type: ignore[valid-type]
-    overdue: bool = False
-    as_of: date | None = Field(default=None, description="Ngày xét quá hạn (mặc định hôm nay)")
+    overdue: StrictBool = False
+    as_of: IsoDay | None = Field(default=None, description="Ngày xét quá hạn (mặc định hôm nay)")
 
 
 class CaseUpdateIn(BaseModel):
@@ -79,7 +79,7 @@ class CaseUpdateIn(BaseModel):
     status: Literal[CASE_STATUSES] | None = None  # type: ignore[valid-type]
     owner: str | None = Field(default=None, max_length=200,
                               description="Người phụ trách; chuỗi rỗng để bỏ")
-    due_on: date | None = None
+    due_on: IsoDay | None = None
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -93,7 +93,7 @@ class CaseUpdatePublic(BaseModel):
 class EventPublic(BaseModel):
     """One change in a history: who, when, what (field: [before, after]) and a note."""
 
-    at: datetime
+    at: UtcDateTime
     user_name: str
     action: str
     changes: dict[str, Any]
@@ -190,8 +190,8 @@ def _today(as_of: date | None) -> date:
             summary="Hàng đợi kiểm tra nhãn: đơn mô hình chưa chắc chắn trước")
 def read_queue(
     request: Request, principal: Officer, engine: EngineDep, settings: SettingsDep,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDay | None, Query(alias="from")] = None,
+    end: Annotated[IsoDay | None, Query(alias="to")] = None,
     threshold: Annotated[float, Query(ge=0, le=1)] = 0.6,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -274,9 +274,9 @@ def update(body: CaseUpdateIn, request: Request, principal: Officer, engine: Eng
 @router.get("/cases/summary", response_model=CaseSummaryPublic,
             summary="Kết quả giải quyết: theo trạng thái, đúng hạn, quá hạn")
 def summary(principal: Viewer, engine: EngineDep, settings: SettingsDep,
-            start: Annotated[date | None, Query(alias="from")] = None,
-            end: Annotated[date | None, Query(alias="to")] = None,
-            as_of: Annotated[date | None, Query(description="Ngày xét quá hạn")] = None,
+            start: Annotated[IsoDay | None, Query(alias="from")] = None,
+            end: Annotated[IsoDay | None, Query(alias="to")] = None,
+            as_of: Annotated[IsoDay | None, Query(description="Ngày xét quá hạn")] = None,
             ) -> CaseSummaryPublic:
     """Counts for the caller's areas: cases by status, answered on time or late, overdue."""
     today = _today(as_of)

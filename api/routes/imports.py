@@ -204,7 +204,7 @@ def upload(
     request: Request,
     principal: Officer,
     settings: SettingsDep,
-    files: Annotated[list[UploadFile], File(description="Một hoặc nhiều tệp")],
+    files: Annotated[list[UploadFile], File(description="Một hoặc nhiều tệp", min_length=1)],
 ) -> ImportPublic:
     """Save the files for one import and return each file's first rows and detected columns."""
     if not files:

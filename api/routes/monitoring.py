@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from api.deps import MonitorDep, StoreDep
+from api.deps import MonitorDep, SignalFilter, SourceTypeFilter, StoreDep, TopicFilter
+from api.schemas import IsoDay
 from api.security import Principal, Viewer, check_area, public_text
 from api.xlsx import heat_sheets, trend_sheets, workbook_bytes, xlsx_response
 from pipeline.monitor.common import HotspotError, area_matches
@@ -30,12 +31,12 @@ def trends(
     principal: Viewer,
     period: Literal["day", "week", "month"] = "month",
     level: Literal["village", "commune", "province", "all"] = "all",
-    topic: Annotated[str | None, Query(max_length=40)] = None,
+    topic: TopicFilter = None,
     area: Annotated[str | None, Query(max_length=200)] = None,
-    source_type: Annotated[str | None, Query(max_length=40)] = None,
-    signal: Annotated[str | None, Query(max_length=20)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    source_type: SourceTypeFilter = None,
+    signal: SignalFilter = None,
+    start: Annotated[IsoDay | None, Query(alias="from")] = None,
+    end: Annotated[IsoDay | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=TRENDS_PAGE_MAX,
                                 description="Số dòng tối đa của trang")] = TRENDS_PAGE,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Bỏ qua bao nhiêu dòng")] = 0,
@@ -90,7 +91,7 @@ def hotspots(
     store: StoreDep,
     monitor: MonitorDep,
     principal: Viewer,
-    as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
+    as_of: Annotated[IsoDay | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
     area: Annotated[str | None, Query(max_length=200, description=AREA_HELP)] = None,
 ) -> dict[str, Any]:
@@ -98,12 +99,33 @@ def hotspots(
     return _detected(store, principal, as_of, window_days, monitor.hotspots, area)
 
 
+@router.get("/hotspots/limits",
+            summary="Ngưỡng của từng địa bàn × lĩnh vực: đợt tăng nhỏ nhất nhận ra được")
+def hotspot_limits(
+    store: StoreDep,
+    monitor: MonitorDep,
+    principal: Viewer,
+    as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
+    level: Literal["village", "commune"] = "village",
+) -> dict[str, Any]:
+    """Return per area × topic the usual week, the count that is a hot spot on its own and
+    the smallest spike the counts can show there at the current false-alarm budget."""
+    day = as_of or default_as_of(store)
+    try:
+        table = monitor.limits(day)
+    except HotspotError as error:
+        raise HTTPException(422, str(error)) from error
+    rows = [row for row in table[table["level"] == level].to_dict(orient="records")
+            if principal.may_see_area(row["area"])]
+    return {"as_of": day.isoformat(), "data": rows, "count": len(rows)}
+
+
 @router.get("/emerging", summary="Vấn đề mới nổi: chiến dịch đơn giống nhau, cụm từ bùng phát")
 def emerging(
     store: StoreDep,
     monitor: MonitorDep,
     principal: Viewer,
-    as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
+    as_of: Annotated[IsoDay | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     window_days: Annotated[int, Query(ge=1, le=90)] = 7,
     area: Annotated[str | None, Query(max_length=200, description=AREA_HELP)] = None,
 ) -> dict[str, Any]:

@@ -15,10 +15,22 @@ from uuid import uuid4
 
 from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import Field
 
-from api.deps import ClassifierDep, EngineDep, GazetteerDep, RecordId, SettingsDep, StoreDep
+from api.deps import (
+    ClassifierDep,
+    EngineDep,
+    GazetteerDep,
+    RecordId,
+    SettingsDep,
+    SignalFilter,
+    SourceTypeFilter,
+    StoreDep,
+    TopicFilter,
+)
 from api.schemas import (
     IngestResultPublic,
+    IsoDay,
     PetitionCreate,
     PetitionPublic,
     PetitionsPublic,
@@ -61,7 +73,8 @@ CSV_FIELDS = (
 @router.post("", response_model=IngestResultPublic, status_code=201,
              summary="Lưu một đơn hoặc một lô đơn")
 def create_petitions(
-    body: Annotated[PetitionCreate | list[PetitionCreate], Body()],
+    body: Annotated[PetitionCreate | Annotated[list[PetitionCreate], Field(min_length=1)],
+                    Body()],
     store: StoreDep,
     settings: SettingsDep,
     classifier: ClassifierDep,
@@ -177,12 +190,12 @@ def read_petitions(
     principal: Analyst,
     engine: EngineDep,
     settings: SettingsDep,
-    topic: Annotated[str | None, Query(max_length=40)] = None,
+    topic: TopicFilter = None,
     area: Annotated[str | None, Query(max_length=200)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-    source_type: Annotated[str | None, Query(max_length=40)] = None,
-    signal: Annotated[str | None, Query(max_length=20)] = None,
+    start: Annotated[IsoDay | None, Query(alias="from")] = None,
+    end: Annotated[IsoDay | None, Query(alias="to")] = None,
+    source_type: SourceTypeFilter = None,
+    signal: SignalFilter = None,
     q: Annotated[str | None, Query(max_length=200, description="Tìm trong nội dung")] = None,
     ids: Annotated[str | None, Query(max_length=12_000, pattern=r"^\d{1,10}(,\d{1,10})*$",
                                      description="Số hiệu đơn, ngăn bằng dấu phẩy")] = None,
@@ -193,9 +206,10 @@ def read_petitions(
         description="Thứ tự: mới nhận trước, cũ trước, theo địa bàn, theo số hiệu")] = "newest",
     status: Annotated[Literal[CASE_STATUSES] | None, Query(  # type: ignore[valid-type]
         description="Trạng thái xử lý")] = None,
-    overdue: Annotated[bool, Query(description="Chỉ đơn còn mở đã quá hạn xử lý")] = False,
-    as_of: Annotated[date | None, Query(description="Ngày xét quá hạn (mặc định: hôm nay)")
-                     ] = None,
+    overdue: Annotated[Literal["true", "false"], Query(
+        description="true: chỉ đơn còn mở đã quá hạn xử lý")] = "false",
+    as_of: Annotated[IsoDay | None, Query(
+        description="Ngày xét quá hạn (mặc định: hôm nay)")] = None,
 ) -> Any:
     """Return a page of petitions, or every matching one as CSV or XLSX, in the chosen order.
 
@@ -203,7 +217,7 @@ def read_petitions(
     """
     today = as_of or date.today()
     filters = _filters(principal, topic, area, start, end, source_type, signal, q, ids,
-                       status, today if overdue else None, settings.due_days)
+                       status, today if overdue == "true" else None, settings.due_days)
     if format == "xlsx":
         return _xlsx(engine, filters, principal, request, sort)
     if format == "csv":

@@ -10,7 +10,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from api.deps import StoreDep
-from api.report import ReportError, build_monthly_report
+from api.report import (
+    EmptyMonthError,
+    FutureMonthError,
+    ReportError,
+    UnknownAreaError,
+    build_monthly_report,
+)
 from api.security import Viewer, check_area
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -23,7 +29,8 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 def monthly_report(
     store: StoreDep,
     principal: Viewer,
-    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="Tháng, YYYY-MM")],
+    month: Annotated[str, Query(pattern=r"^(1[89]|2\d)\d{2}-(0[1-9]|1[0-2])$",
+                                description="Tháng, YYYY-MM")],
     area: Annotated[str | None, Query(max_length=200, description="Địa bàn (tùy chọn)")] = None,
 ) -> Response:
     """Return the monthly report as a DOCX file (personal data redacted)."""
@@ -38,6 +45,9 @@ def monthly_report(
         out = Path(folder) / "report.docx"
         try:
             build_monthly_report(store, month, area=area, out=out)
+        except (EmptyMonthError, FutureMonthError, UnknownAreaError) as error:
+            # A well-formed request with nothing to report: there is no such report.
+            raise HTTPException(404, str(error)) from error
         except ReportError as error:
             raise HTTPException(422, str(error)) from error
         body = out.read_bytes()

@@ -727,10 +727,24 @@ async function loadHeatmap() {
   const from = period === "month" ? shiftMonths(day, -1) : shiftDays(periodStart(day, "week"), -7);
   $("heat-xlsx").href = `${API}/trends${query({ period, level, from, to: day, format: "xlsx", layout: "heat" })}`;
   try {
-    const result = await api(`/trends${query({ period, level, from, to: day, limit: 50000 })}`);
-    drawHeatmap(result.data, period, level, day);
+    const [result, limits] = await Promise.all([
+      api(`/trends${query({ period, level, from, to: day, limit: 50000 })}`),
+      heatLimits(level, day),
+    ]);
+    drawHeatmap(result.data, period, level, day, limits);
   } catch (error) {
     failInto(wrap, error);
+  }
+}
+
+// The smallest spike each village or commune × topic can show from its counts alone.
+async function heatLimits(level, day) {
+  if (level !== "village" && level !== "commune") return new Map();
+  try {
+    const result = await api(`/hotspots/limits${query({ as_of: day, level })}`);
+    return new Map(result.data.map((r) => [`${r.area}|${r.topic}`, r]));
+  } catch (error) {
+    return new Map();  // the counts still show; only the limits are missing
   }
 }
 
@@ -741,7 +755,7 @@ function changeText(current, previous) {
   return `${diff > 0 ? "+" : diff < 0 ? "−" : "±"}${fmt(Math.abs(diff))} (${pct > 0 ? "+" : ""}${fmt(pct)}%)`;
 }
 
-function drawHeatmap(rows, period, level, day) {
+function drawHeatmap(rows, period, level, day, limits = new Map()) {
   const wrap = $("heat-table");
   const latest = rows.reduce((a, r) => (r.period_start > a ? r.period_start : a), "");
   const current = rows.filter((r) => r.period_start === latest);
@@ -773,7 +787,9 @@ function drawHeatmap(rows, period, level, day) {
   const cut = periodEnd(latest, period) > day ? ` (đến ngày ${fmtDate(day)}, chưa trọn ${PERIOD_NAMES[period]})` : "";
   const label = (period === "month" ? `tháng ${periodLabel(latest, "month")}` : `tuần từ ${fmtDate(latest)}`) + cut;
   $("heat-caption").textContent = `Kỳ: ${label}, so với ${PERIOD_NAMES[period]} trước; `
-    + `${fmt(areas.length)} ${level === "village" ? "thôn" : "xã"}.`;
+    + `${fmt(areas.length)} ${level === "village" ? "thôn" : "xã"}.`
+    + (limits.size ? " «từ +N»: chỉ dựa vào số đơn, nơi đó nhận ra được đợt tăng từ N đơn/tuần"
+      + ` trở lên (tính đến ngày ${fmtDate(day)}).` : "");
   const head = el("tr", {}, el("th", { scope: "col" }, "Địa bàn"),
     topics.map((t) => el("th", { scope: "col", class: "num" }, topicName(t))),
     el("th", { scope: "col", class: "num" }, "Tổng"));
@@ -784,10 +800,14 @@ function drawHeatmap(rows, period, level, day) {
       const strength = Math.min(1, Math.abs(diff) / biggest);
       const colour = diff > 0 ? `rgba(200,30,30,${(0.1 + 0.55 * strength).toFixed(2)})`
         : diff < 0 ? `rgba(30,100,200,${(0.08 + 0.4 * strength).toFixed(2)})` : "transparent";
+      const limit = limits.get(`${area}|${topic}`);
+      const limitText = limit ? `; mức bình thường ${decimalFormat.format(limit.expected)} đơn/tuần, `
+        + `từ ${fmt(limit.threshold)} đơn/tuần là điểm nóng (đợt tăng từ ${fmt(limit.min_spike)} đơn)` : "";
       return el("td", {
         class: "cell", style: `background:${colour}`,
-        title: `${area} · ${topicName(topic)}: ${fmt(cell.count)} đơn, kỳ trước ${fmt(cell.previous)}`,
-      }, fmt(cell.count), el("span", { class: "change" }, changeText(cell.count, cell.previous)));
+        title: `${area} · ${topicName(topic)}: ${fmt(cell.count)} đơn, kỳ trước ${fmt(cell.previous)}${limitText}`,
+      }, fmt(cell.count), el("span", { class: "change" }, changeText(cell.count, cell.previous)),
+      limit ? el("span", { class: "limit" }, `từ +${fmt(limit.min_spike)}`) : null);
     }),
     el("td", { class: "num" }, fmt(areaTotals.get(area)))));
   wrap.replaceChildren(el("table", { class: "heat" },

@@ -28,7 +28,12 @@ from pipeline.monitor.alerts import (
 )
 from pipeline.monitor.counts import counts_frame
 from pipeline.monitor.emerging import EmergingIssue, emerging_from_store
-from pipeline.monitor.hotspots import Hotspot, detect_from_counts, evidence_rows
+from pipeline.monitor.hotspots import (
+    Hotspot,
+    detect_from_counts,
+    detection_limits,
+    evidence_rows,
+)
 from pipeline.monitor.trends import Level, Period, TrendsError, petitions_frame, topic_trends
 from pipeline.store import AlertStore, PetitionStore, petitions
 from pipeline.store.aggregates import current_version, read_counts, read_first_seen
@@ -108,6 +113,14 @@ def hotspots_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_
                               history_days=HISTORY_DAYS)
 
 
+def limits_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
+              ) -> pd.DataFrame:
+    """Return each cell's usual count, trigger count and smallest detectable spike on a date."""
+    counts = load_counts(store, start=as_of - timedelta(days=HISTORY_DAYS + window_days),
+                         end=as_of, undated=False)
+    return detection_limits(counts, as_of, window_days=window_days, history_days=HISTORY_DAYS)
+
+
 def emerging_on(store: PetitionStore, as_of: date, *, window_days: int = WINDOW_DAYS
                 ) -> list[EmergingIssue]:
     """Return the emerging issues on a date (replayable): stored clusters and term counts."""
@@ -156,6 +169,11 @@ class Monitor:
     def hotspots(self, as_of: date, *, window_days: int = WINDOW_DAYS) -> list[Hotspot]:
         """Return the hot spots on a date (cached per data version)."""
         return self.cached("hotspots", (as_of, window_days), lambda: hotspots_on(
+            self.store, as_of, window_days=window_days))
+
+    def limits(self, as_of: date, *, window_days: int = WINDOW_DAYS) -> pd.DataFrame:
+        """Return `limits_on` for a date (cached per data version)."""
+        return self.cached("limits", (as_of, window_days), lambda: limits_on(
             self.store, as_of, window_days=window_days))
 
     def emerging(self, as_of: date, *, window_days: int = WINDOW_DAYS) -> list[EmergingIssue]:

@@ -11,6 +11,7 @@ and docs/hotspots.md. Cost: O(rows + units × topics × (days + replayed days)).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,10 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
     "repeat",
 )
 DEFAULT_SCAN_WINDOWS: tuple[int, ...] = (3, 7)
+LIMIT_COLUMNS: tuple[str, ...] = ("level", "area", "topic", "expected", "threshold", "min_spike")
+# Below this many petitions in its history a cell's usual rate is mostly its peers': the
+# explanation then gives the number of past petitions instead of a ratio.
+FEW_PAST_PETITIONS = 4
 
 
 @dataclass(frozen=True)
@@ -194,34 +199,14 @@ def detect_from_counts(
     opts = _options(window_days, history_days, budget, sensitive_share, text_share,
                     replay_days, min_count, sensitive_min_count, min_ratio, cluster_min,
                     sensitive, first_ever_topics, levels, taxonomy, scan_windows)
-    missing = [c for c in COUNTS_FRAME_COLUMNS if c not in counts.columns]
-    if missing:
-        raise HotspotError(f"bảng số đếm thiếu cột: {', '.join(missing)}")
     window_start = as_of - timedelta(days=opts.window_days - 1)
-    codes = list(opts.taxonomy.codes)
-    days = pd.to_datetime(counts["day"])
-    dated = counts[days.notna() & (days <= pd.Timestamp(as_of))
-                   & counts["topic"].isin(codes)]
-    if dated.empty:
-        return []
-    dated = dated.assign(day=pd.to_datetime(dated["day"]))
-    history_start = window_start - timedelta(days=opts.history_days)
-    data_start = dated["day"].min().date()
-    exposure = max(0, (window_start - max(history_start, data_start)).days)
-    span_start = window_start - timedelta(days=exposure)
-    dated = dated[dated["day"] >= pd.Timestamp(span_start)]
     window_evidence = _window_evidence(evidence, window_start, as_of)
-
-    scans = []
-    if exposure >= MIN_HISTORY_DAYS:
-        for level in opts.levels:
-            scan = _scan_level(dated, level, codes, span_start, exposure, as_of, opts,
-                               window_evidence)
-            if scan is not None:
-                scans.append(scan)
+    prepared = _prepare(counts, as_of, opts, window_evidence)
+    if prepared is None:
+        return []
+    scans, dated, exposure = prepared
     hotspots: list[Hotspot] = []
     if scans:
-        _set_thresholds(scans, dated, opts)
         village_of_commune = _villages_by_commune(dated)
         for scan in scans:
             found = _hotspots_of_level(scan, as_of, exposure, opts)
@@ -235,6 +220,75 @@ def detect_from_counts(
         hotspots = _first_ever(hotspots, first_seen, dated, window_evidence, window_start,
                                as_of, opts)
     return sorted(hotspots, key=_hotspot_order)
+
+
+def detection_limits(counts: pd.DataFrame, as_of: date, **options: Any) -> pd.DataFrame:
+    """Return, per cell, what the count test needs on `as_of` at the current budget.
+
+    Columns (LIMIT_COLUMNS): level, area, topic; expected (petitions in a usual
+    `window_days`), threshold (the count in that window that is a hot spot on its own) and
+    min_spike (the smallest excess over the usual window the counts can show). Options are
+    those of detect_from_counts; the text evidence does not enter. Empty without enough history.
+    """
+    as_of = _as_date(as_of)
+    keys = ("window_days", "history_days", "budget", "sensitive_share", "text_share",
+            "replay_days", "min_count", "sensitive_min_count", "min_ratio", "cluster_min",
+            "sensitive", "first_ever_topics", "levels", "taxonomy", "scan_windows")
+    unknown = sorted(set(options) - set(keys))
+    if unknown:
+        raise HotspotError(f"tùy chọn không có: {', '.join(unknown)}")
+    defaults = {name: parameter.default for name, parameter in
+                inspect.signature(detect_from_counts).parameters.items() if name in keys}
+    opts = _options(**{**defaults, **options})
+    prepared = _prepare(counts, as_of, opts, None)
+    rows: list[dict[str, Any]] = []
+    for scan in prepared[0] if prepared else []:
+        full = opts.lengths.index(opts.window_days) if opts.window_days in opts.lengths else -1
+        expected = scan.expected[full]
+        threshold = _trigger(scan, scan.alpha[None, None, :], opts.min_ratio)[full]
+        spike = np.maximum(1, np.ceil(threshold - expected - 1e-9)).astype(np.int64)
+        for ui, area in enumerate(scan.units):
+            for ti, topic in enumerate(scan.topics):
+                rows.append({"level": scan.level, "area": area, "topic": topic,
+                             "expected": round(float(expected[ui, ti]), 4),
+                             "threshold": int(threshold[ui, ti]),
+                             "min_spike": int(spike[ui, ti])})
+    return pd.DataFrame(rows, columns=list(LIMIT_COLUMNS))
+
+
+def _prepare(counts: pd.DataFrame, as_of: date, opts: Options,
+             window_evidence: pd.DataFrame | None
+             ) -> tuple[list[_LevelScan], pd.DataFrame, int] | None:
+    """Return each level's scan with its thresholds set, the dated counts and the exposure.
+
+    None when no count is dated on or before as_of; no scans when the history is too short.
+    """
+    missing = [c for c in COUNTS_FRAME_COLUMNS if c not in counts.columns]
+    if missing:
+        raise HotspotError(f"bảng số đếm thiếu cột: {', '.join(missing)}")
+    window_start = as_of - timedelta(days=opts.window_days - 1)
+    codes = list(opts.taxonomy.codes)
+    days = pd.to_datetime(counts["day"])
+    dated = counts[days.notna() & (days <= pd.Timestamp(as_of))
+                   & counts["topic"].isin(codes)]
+    if dated.empty:
+        return None
+    dated = dated.assign(day=pd.to_datetime(dated["day"]))
+    history_start = window_start - timedelta(days=opts.history_days)
+    data_start = dated["day"].min().date()
+    exposure = max(0, (window_start - max(history_start, data_start)).days)
+    span_start = window_start - timedelta(days=exposure)
+    dated = dated[dated["day"] >= pd.Timestamp(span_start)]
+    scans = []
+    if exposure >= MIN_HISTORY_DAYS:
+        for level in opts.levels:
+            scan = _scan_level(dated, level, codes, span_start, exposure, as_of, opts,
+                               window_evidence)
+            if scan is not None:
+                scans.append(scan)
+    if scans:
+        _set_thresholds(scans, dated, opts)
+    return scans, dated, exposure
 
 
 def _as_date(value: Any) -> date:
@@ -547,21 +601,35 @@ def _hotspot(scan: _LevelScan, ui: int, ti: int, wi: int, full: int, evidence: t
     week_expected = float(scan.expected[full, ui, ti])
     week_trigger = _week_trigger(scan, ui, ti, full, opts)
     min_spike = max(1, math.ceil(week_trigger - week_expected - 1e-9))
-    # The usual rate is always quoted per full window so that officers compare like with like
-    # whichever window fired.
     usual = week_expected
     head = (f"{count} đơn về {opts.taxonomy.name(topic)} tại {area} trong "
             f"{period_text(days, start, as_of)}")
-    if scan.base.own[ui, ti] == 0:
+    own = int(scan.base.own[ui, ti])
+    window = per_window(opts.window_days)
+    if own == 0:
         # No history of its own: a ratio against the peers' floor rate means nothing to an
         # officer, the plain fact says it better.
         explanation = (f"{head}, lần đầu tiên có đơn về chủ đề này tại đây trong "
                        f"{exposure} ngày")
-    else:
+    elif own < FEW_PAST_PETITIONS:
+        # A rate learnt from one to three letters is mostly the peers': "gấp 40 lần" would
+        # rest on it, the number of past letters does not.
+        explanation = (f"{head}, trong khi {exposure} ngày trước đó chỉ có {own} đơn về chủ "
+                       f"đề này tại đây (mức dự kiến, dựa cả vào các nơi khác: "
+                       f"{format_rate(usual)}/{window})")
+    elif days == opts.window_days:
         explanation = (f"{head}, gấp {format_ratio(count / max(expected, 1e-9))} lần mức bình "
-                       f"thường ({format_rate(usual)}/{per_window(opts.window_days)})")
+                       f"thường ({format_rate(usual)}/{window})")
+    else:
+        # A short window's ratio is against its own days; the weekly rate is added so that
+        # officers compare like with like whichever window fired.
+        explanation = (f"{head}, gấp {format_ratio(count / max(expected, 1e-9))} lần mức bình "
+                       f"thường của {days} ngày ({format_rate(expected)} đơn, tức "
+                       f"{format_rate(usual)}/{window})")
     if "count" in evidence:
-        explanation += f"; ngưỡng bất thường ở nơi này: từ {trigger} đơn"
+        explanation += (f"; ngưỡng bất thường ở nơi này: từ {trigger} đơn/{per_window(days)} "
+                        f"(chỉ dựa vào số đơn, nơi này nhận ra được đợt tăng từ {min_spike} "
+                        f"đơn/{window} trở lên)")
     else:
         explanation += (f"; riêng số đơn chưa tới ngưỡng bất thường ({trigger} đơn) nhưng "
                         + _evidence_text(scan, ui, ti, evidence))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
@@ -52,6 +55,19 @@ def is_read_only(engine: Engine) -> bool:
     return _read_only_file(engine.url) is not None
 
 
+def _create_private_file(url: URL) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite's journals take its mode).
+
+    The database holds petitions and senders: the system's default mode would let every
+    account on the machine read it. An existing file is left as it is.
+    """
+    path = _sqlite_file(url)
+    if path is None or path.exists() or url.query.get("mode") == "ro":
+        return
+    with contextlib.suppress(OSError):  # a missing folder: SQLite says so in its own words
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _read_only_url(path: Path) -> str:
     # A WAL database needs its -shm file: in a folder we cannot write, SQLite could not create
     # it and refuses to open the file at all, unless told that nothing will change it.
@@ -70,6 +86,7 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
+        _create_private_file(make_url(url))
         read_only = _read_only_file(make_url(url))
         engine = sa.create_engine(url if read_only is None else _read_only_url(read_only),
                                   future=True)
@@ -103,25 +120,56 @@ def _alembic_config() -> Any:
     return config
 
 
-def at_newest_schema(engine: Engine) -> bool:
-    """Return True when the database already has every migration (checked without writing)."""
-    from alembic.runtime.migration import MigrationContext
+def _heads() -> set[str]:
     from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    return set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def _current_heads(connection: sa.Connection) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def at_newest_schema(engine: Engine) -> bool:
+    """Return True when the database already has every migration (checked without writing)."""
     try:
         with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+            current = _current_heads(connection)
     except sa.exc.OperationalError as error:
         raise StoreError(f"Không kết nối được cơ sở dữ liệu: {error.orig}") from error
-    return current == heads
+    return current == _heads()
+
+
+# Any fixed number: PostgreSQL's advisory lock that lets one process at a time migrate.
+_MIGRATION_LOCK_KEY = 7_310_2025
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on a SQLite file while migrating (no-op for other databases).
+
+    flock is apart from the POSIX locks SQLite itself takes, so readers are not blocked.
+    """
+    path = _sqlite_file(engine.url)
+    if path is None:
+        yield
+        return
+    with path.open("ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def migrate(engine: Engine) -> None:
     """Bring the database schema to the newest migration (Alembic); no write when it is there.
 
     A read-only database at the newest schema is fine (it serves reads); one that needs a
-    migration raises StoreError with a clear reason.
+    migration raises StoreError with a clear reason. Processes starting together on a new
+    database take turns: the first migrates, the others find the schema done.
     """
     from alembic import command
 
@@ -132,7 +180,12 @@ def migrate(engine: Engine) -> None:
                          "tài khoản có quyền ghi")
     config = _alembic_config()
     try:
-        with engine.begin() as connection:
+        with _migration_lock(engine), engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": _MIGRATION_LOCK_KEY})
+            if _current_heads(connection) == _heads():
+                return
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except sa.exc.OperationalError as error:

@@ -95,6 +95,11 @@ def test_train_evaluate_classify_round_trip(env: Path) -> None:
     assert trained.exit_code == 0, trained.output
     summary = json.loads(trained.output)
     assert summary["multi_label"] is False and summary["texts"] == 24
+    assert summary["selection"]["c"] in (0.1, 0.3, 1.0)
+    assert len(summary["selection"]["macro_f1"]) == 6
+    shown = runner.invoke(app, ["train", "--data", str(env / "fb.csv"), "--label-col", "label",
+                                "--out", str(env / "m2.skops")])
+    assert "Tham số chọn bằng kiểm định chéo trên chính tệp huấn luyện: C =" in shown.output
     evaluated = runner.invoke(app, ["evaluate", "--data", str(env / "fb.csv"), "--label-col",
                                     "label", "--model", str(model), "--json"])
     metrics = json.loads(evaluated.output)

@@ -77,6 +77,21 @@ def test_hotspots_are_found_and_explained(client: TestClient) -> None:
     assert not [h for h in before["data"] if "Phúc Lâm" in h["area"]]
 
 
+def test_hotspot_limits_per_cell(client: TestClient) -> None:
+    body = client.get("/api/v1/hotspots/limits", params={"as_of": AS_OF.isoformat()}).json()
+    assert body["as_of"] == "2025-06-20" and body["count"] == len(body["data"]) > 0
+    rows = {(r["area"], r["topic"]): r for r in body["data"]}
+    usual = [r for (area, _), r in rows.items() if "Cổ Mỹ" in area and r["expected"] > 0.5]
+    assert usual
+    for row in usual:
+        assert set(row) == {"level", "area", "topic", "expected", "threshold", "min_spike"}
+        assert row["level"] == "village" and row["threshold"] > row["expected"]
+        assert 1 <= row["min_spike"] <= row["threshold"]
+    communes = client.get("/api/v1/hotspots/limits",
+                          params={"as_of": AS_OF.isoformat(), "level": "commune"}).json()
+    assert {r["area"] for r in communes["data"]} == {"xã Vĩnh Giang"}
+
+
 def test_emerging_campaign_and_trends(client: TestClient) -> None:
     issues = client.get("/api/v1/emerging", params={"as_of": AS_OF.isoformat()}).json()["data"]
     clusters = [i for i in issues if i["kind"] == "cluster"]

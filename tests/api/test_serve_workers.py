@@ -15,6 +15,7 @@ import pytest
 
 from api.security import create_token, create_user
 from pipeline.store import create_db_engine, migrate
+from tests.faults.helpers import wait_until_healthy
 
 LIMIT = 7
 
@@ -55,17 +56,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(base + "/api/v1/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("server did not start: "
-                                     + (process.stderr.read().decode() if process.stderr else ""))
-            time.sleep(0.3)
+        wait_until_healthy(base, process, seconds=120)
         yield base, token, process.pid
     finally:
         process.terminate()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from models.data import LabelledData, LabelledDataError, read_labelled
 from models.evaluate import label_metrics
@@ -21,6 +22,7 @@ from pipeline.text.classify import (
     load_classifier,
     save_classifier,
 )
+from pipeline.text.selection import C_GRID, choose_settings
 
 ROADS = ["Đường liên thôn {} bị sụt lún, xe máy đi rất nguy hiểm",
          "Cầu tạm qua khe ở xóm {} sắp gãy, học sinh phải lội nước",
@@ -174,3 +176,30 @@ def test_chat_shorthand_and_unaccented_text_share_features_with_accented_text() 
     assert folded_syllable_analyzer("MN ơi KO đc đổ rác") == accented
     # A shorthand that could be a real syllable is not expanded.
     assert "hong" in folded_syllable_analyzer("máy bơm hỏng")
+
+
+def test_single_label_settings_are_chosen_by_cross_validation_and_survive_saving(
+    tmp_path: Path,
+) -> None:
+    texts = _texts(ROADS) + _texts(FARMS)
+    data = LabelledData(*_shuffled(texts, [["đường sá"]] * 30 + [["ô nhiễm"]] * 30))
+    model = train_classifier(data, with_signals=False)
+    selection = model.topic_model.selection_
+    assert selection["c"] in C_GRID
+    assert len(selection["macro_f1"]) == 2 * len(C_GRID)
+    path = tmp_path / "single.skops"
+    save_classifier(model, path)
+    sample = ["Con đường vào xóm Giữa lún sâu", "Mùi hôi từ trại heo bay khắp xóm Giữa"]
+    assert [p.topics for p in load_classifier(path).predict_batch(sample)] == [
+        ["đường sá"], ["ô nhiễm"]]
+
+
+def test_character_ngrams_are_kept_only_when_they_carry_the_signal() -> None:
+    rng = np.random.default_rng(0)
+    labels = ["a", "b"] * 30
+    informative = np.array([[1.0, 0.0] if y == "a" else [0.0, 1.0] for y in labels])
+    noise = rng.random((60, 4))
+    # Base (word/syllable) columns are pure noise; the two trailing columns decide the label.
+    choice = choose_settings(sparse.csr_matrix(np.hstack([noise, informative])), labels, 4)
+    assert choice.chars is True
+    assert choice.scores[f"C={choice.c} +chars"] == pytest.approx(1.0)

@@ -199,6 +199,10 @@ def test_login_shows_injected_hotspot_with_explanation(page: Any, site: Site) ->
     alert = page.locator("#alert-list li.alert", has_text=SPIKE_VILLAGE).first
     alert.wait_for()
     page.locator("#heat-table table").wait_for()
+    # Each cell also says the smallest spike its counts alone can show.
+    limit = page.locator("#heat-table td.cell .limit").first
+    assert limit.inner_text().startswith("từ +")
+    assert "đợt tăng từ" in page.locator("#heat-table td.cell").first.get_attribute("title")
     page.locator("#chart svg.main-svg").first.wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

@@ -464,6 +464,7 @@ def test_wrong_secret_is_a_permanent_failure(
     assert delivery["status"] == "failed" and "401" in delivery["last_error"]
 
 
+@pytest.mark.fault
 def test_receiver_that_is_down_gets_the_alert_later_exactly_once(
     alert_store: AlertStore, receiver: WebhookReceiver,
 ) -> None:
@@ -490,6 +491,37 @@ def test_receiver_that_is_down_gets_the_alert_later_exactly_once(
     assert back.sent == 1
     deliver_pending(alert_store, later + timedelta(days=1), smtp_settings=None, base_url=BASE_URL)
     assert len(receiver.bodies) == 1
+    (delivery,) = alert_store.list_deliveries()
+    assert (delivery["status"], delivery["attempts"], delivery["sent_at"]) == ("sent", 2, later)
+
+
+@pytest.mark.fault
+def test_mail_server_that_is_down_gets_the_alert_later_exactly_once(
+    alert_store: AlertStore,
+) -> None:
+    port = _free_port()  # nothing listens here yet
+    smtp = SmtpSettings(host="127.0.0.1", port=port, sender="tamtu@ubnd-xa.example.vn",
+                        starttls=False)
+    add_rule(alert_store, _rule(channels=(EMAIL,)))
+    evaluate_alerts(alert_store, [Spot()], T0)
+
+    down = deliver_pending(alert_store, T0, smtp_settings=smtp, base_url=BASE_URL)
+    assert (down.sent, down.retrying, down.failed) == (0, 1, 0)
+    (delivery,) = alert_store.list_deliveries()
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 1)
+
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        later = T0 + retry_delay(1)
+        back = deliver_pending(alert_store, later, smtp_settings=smtp, base_url=BASE_URL)
+        assert back.sent == 1
+        deliver_pending(alert_store, later + timedelta(days=1), smtp_settings=smtp,
+                        base_url=BASE_URL)
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 1 and sink.recipients == [["canbo.xa@example.vn"]]
     (delivery,) = alert_store.list_deliveries()
     assert (delivery["status"], delivery["attempts"], delivery["sent_at"]) == ("sent", 2, later)
 

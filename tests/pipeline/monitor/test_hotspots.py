@@ -107,6 +107,17 @@ def test_spike_without_own_history_quotes_no_ratio() -> None:
     assert "lần đầu tiên có đơn về chủ đề này tại đây trong 182 ngày" in found[0].explanation
 
 
+def test_spike_with_few_past_petitions_gives_their_number_not_a_ratio() -> None:
+    rows = flat_history(188)
+    rows.add(AS_OF - timedelta(days=60), QUIET, ["land"])
+    rows.add(AS_OF - timedelta(days=100), QUIET, ["land"])
+    spike(rows, QUIET, "land", 8)
+    found = [h for h in detect_hotspots(rows.frame(), AS_OF) if h.area.startswith(f"thôn {QUIET}")]
+    assert len(found) == 1
+    assert "gấp" not in found[0].explanation
+    assert "182 ngày trước đó chỉ có 2 đơn về chủ đề này tại đây" in found[0].explanation
+
+
 def test_first_religion_petition_in_a_village_is_always_a_hotspot() -> None:
     rows = flat_history()
     pid = rows.add(AS_OF - timedelta(days=2), QUIET, ["religion"])
@@ -217,7 +228,8 @@ def test_scan_windows_report_a_short_burst_with_its_own_window() -> None:
     assert top.count == len(top.petition_ids) >= 6
     assert top.expected < 0.6  # two days of a one-a-week rate
     assert " trong 2 ngày qua (15/03–16/03/2025), gấp " in top.explanation
-    assert "/tuần)" in top.explanation  # the usual rate is still quoted per week
+    assert " lần mức bình thường của 2 ngày (" in top.explanation  # a ratio of like with like
+    assert "/tuần)" in top.explanation  # and the usual rate is still quoted per week
 
 
 def test_scan_windows_without_the_whole_window_count_only_their_days() -> None:
@@ -364,6 +376,28 @@ def test_explanation_gives_the_trigger_count_and_the_smallest_spike() -> None:
     assert 4 <= top.threshold <= top.count
     assert f"ngưỡng bất thường ở nơi này: từ {top.threshold} đơn" in top.explanation
     assert 1 <= top.min_spike <= top.threshold
+    assert f"nhận ra được đợt tăng từ {top.min_spike} đơn/tuần trở lên" in top.explanation
+
+
+def test_ratios_in_explanations_rest_on_the_cells_own_history() -> None:
+    from pipeline.monitor.hotspots import FEW_PAST_PETITIONS
+    from pipeline.monitor.scenario import Event, generate
+
+    start = date(2024, 1, 1)
+    events = [Event(v, "land", start + timedelta(days=190), 5, 9, False) for v in range(0, 30, 3)]
+    scenario = generate(11, start=start, days=182 + 7 + 14, villages=30, communes=3,
+                        events=events)
+    counts = scenario.counts.assign(day=pd.to_datetime(scenario.counts["day"]))
+    found = [h for _, h in _daily_run(scenario, 14) if h.kind == "spike"]
+    assert found
+    for h in found:
+        window_start = h.window_end - timedelta(days=6)
+        area = counts["area"] if h.level == "village" else counts[h.level]
+        past = counts[(area == h.area) & (counts["topic"] == h.topic)
+                      & (counts["day"] < pd.Timestamp(window_start))
+                      & (counts["day"] >= pd.Timestamp(window_start - timedelta(days=182)))]
+        own = int(past["count"].sum())
+        assert ("gấp" in h.explanation) == (own >= FEW_PAST_PETITIONS), (own, h.explanation)
 
 
 def test_counts_input_gives_what_the_petition_frame_gives() -> None:
@@ -431,3 +465,38 @@ def test_store_counts_and_window_rows_give_what_all_rows_give(store: Any) -> Non
     window = clustered_rows_between(store.engine, AS_OF - timedelta(days=6), AS_OF)
     assert window and all("text" not in r for r in window)
     assert {r["received_at"] for r in window} <= {AS_OF - timedelta(days=i) for i in range(7)}
+
+
+def test_detection_limits_give_the_hot_spots_smallest_spike_and_grow_with_the_usual_level(
+) -> None:
+    from pipeline.monitor.counts import counts_from_petitions
+    from pipeline.monitor.hotspots import LIMIT_COLUMNS, detection_limits
+
+    rows = flat_history()
+    start = AS_OF - timedelta(days=182)
+    for offset in range(0, 182, 2):  # Tân Mỹ writes on land about four times as often
+        for _ in range(2):
+            rows.add(start + timedelta(days=offset), "Tân Mỹ", ["land"])
+    spike(rows, "Gio Mỹ", "land", 8)
+    frame = rows.frame()
+    limits = detection_limits(counts_from_petitions(frame), AS_OF)
+    assert tuple(limits.columns) == LIMIT_COLUMNS
+    land = limits[(limits["level"] == "village") & (limits["topic"] == "land")
+                  ].set_index("area")
+    top = detect_hotspots(frame, AS_OF)[0]
+    assert (top.area, top.topic) == ("thôn Gio Mỹ, xã Vĩnh Giang", "land")
+    assert land.loc[top.area, "min_spike"] == top.min_spike
+    busy, usual = land.loc["thôn Tân Mỹ, xã Vĩnh Giang"], land.loc["thôn Cổ Mỹ, xã Vĩnh Giang"]
+    assert busy["expected"] > 3 * usual["expected"]
+    assert busy["min_spike"] > usual["min_spike"] >= 1
+    assert (limits["threshold"] >= limits["expected"]).all()
+
+
+def test_detection_limits_need_history_and_known_options() -> None:
+    from pipeline.monitor.counts import counts_from_petitions
+    from pipeline.monitor.hotspots import detection_limits
+
+    short = counts_from_petitions(flat_history(14).frame())
+    assert detection_limits(short, AS_OF).empty
+    with pytest.raises(HotspotError, match="tùy chọn không có: alpha"):
+        detection_limits(short, AS_OF, alpha=0.1)
