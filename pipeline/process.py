@@ -84,10 +84,10 @@ def load_resources(spec: ResourceSpec) -> Resources:
             raise ResourceError(
                 f"tệp mô hình '{spec.model_path}' trên máy xử lý khác với tệp của máy nhập dữ liệu"
             )
-        from pipeline.text.classify import ModelLoadError, load_classifier
+        from pipeline.text.compact import ModelLoadError, load_runtime_classifier
 
         try:
-            classifier = load_classifier(spec.model_path)
+            classifier = load_runtime_classifier(spec.model_path)
         except ModelLoadError as error:
             raise ResourceError(str(error)) from error
     gazetteer = None
