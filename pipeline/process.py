@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.intake.normalize import fold_diacritics, normalize_text
 from pipeline.records import Record, TopicClassifier
+from pipeline.text.compact import file_sha256
 from pipeline.text.neardup import signature
 from pipeline.text.places import Gazetteer, PlaceMatch, resolve_place
 from pipeline.text.signals import SIGNALS, rule_signals
@@ -54,15 +55,6 @@ class Resources:
 # A petition's fields as the text steps give them (no source key, no run id yet).
 Petition = dict[str, Any]
 Outcome = Petition | RecordError
-
-
-def file_sha256(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes, read in 1 MiB pieces."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for piece in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(piece)
-    return digest.hexdigest()
 
 
 def resource_spec(model_path: Path | None, gazetteer_dir: Path | None) -> ResourceSpec:

@@ -43,7 +43,8 @@ class CompactModelError(ValueError):
     """A model that cannot be written or read as plain arrays."""
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes, read in 1 MiB pieces."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for piece in iter(lambda: handle.read(1 << 20), b""):
@@ -91,7 +92,7 @@ def _export_topic_model(model: Any, prefix: str, arrays: dict[str, np.ndarray]) 
 def save_compact(model: Any, skops_path: Path) -> Path:
     """Write the compact copy of a fitted TamtuClassifier saved at `skops_path`; return it."""
     arrays: dict[str, np.ndarray] = {}
-    meta: dict[str, Any] = {"format": FORMAT, "source_sha256": _sha256(skops_path),
+    meta: dict[str, Any] = {"format": FORMAT, "source_sha256": file_sha256(skops_path),
                             "topic": _export_topic_model(model.topic_model, "topic_", arrays)}
     if model.signal_model is not None:
         meta["signal"] = _export_topic_model(model.signal_model, "signal_", arrays)
@@ -215,7 +216,7 @@ def load_compact(skops_path: Path) -> CompactClassifier | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            if meta.get("format") != FORMAT or meta.get("source_sha256") != _sha256(skops_path):
+            if meta.get("format") != FORMAT or meta.get("source_sha256") != file_sha256(skops_path):
                 return None
             arrays = {key: data[key] for key in data.files}
         topic = _LinearLabels(meta["topic"], arrays, "topic_")
