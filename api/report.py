@@ -38,8 +38,9 @@ from pipeline.intake.dates import DateError, parse_month
 from pipeline.intake.normalize import fold_diacritics
 from pipeline.monitor.common import SEVERITIES, SEVERITY_NAMES, format_number
 from pipeline.monitor.emerging import EmergingIssue
-from pipeline.monitor.engine import HISTORY_DAYS, WINDOW_DAYS, emerging_on, load_frame
-from pipeline.monitor.hotspots import Hotspot, detect_hotspots
+from pipeline.monitor.engine import data_extent, known_places, load_frame
+from pipeline.monitor.hotspots import Hotspot
+from pipeline.monitor.span import findings_over
 from pipeline.monitor.trends import area_labels
 from pipeline.records import SOURCE_TYPE_NAMES
 from pipeline.store import AlertStore, PetitionFilter, PetitionStore, list_petitions
@@ -245,23 +246,22 @@ def _findings(store: PetitionStore, month: _Month, area_ids: set[int] | None,
     """Return every hot spot and emerging issue of the month, day by day, merged into episodes.
 
     The dashboard shows the hot spots of any day; the report must hold each one seen on any day
-    of the month, so the detectors run on every day and consecutive sightings become one episode.
+    of the month, so each day's findings (those the dashboard shows that day, evaluated with
+    the month's reading shared by its days) are merged: consecutive sightings, one episode.
     """
     spots: dict[tuple[str, str], list[Episode]] = {}
     issues: dict[tuple[str, str], list[Episode]] = {}
-    days = month.days()
-    # One read of the history up to the month's end: the detector ignores data after each day,
-    # so this is what `hotspots_on` finds day by day, without reading the store 30 times.
-    history = load_frame(store, end=month.end)
-    for done, day in enumerate(days, start=1):
-        progress(f"Xét điểm nóng ngày {day:%d/%m}", done, len(days))
-        for spot in detect_hotspots(history, day, window_days=WINDOW_DAYS,
-                                    history_days=HISTORY_DAYS):
+
+    def tell(day: date, done: int, total: int) -> None:
+        progress(f"Xét điểm nóng ngày {day:%d/%m}", done, total)
+
+    for found in findings_over(store, month.days(), progress=tell):
+        for spot in found.hotspots:
             if area_ids is None or area_ids.intersection(spot.petition_ids):
-                _merge(spots, (spot.area.casefold(), spot.topic), day, spot)
-        for issue in emerging_on(store, day):
+                _merge(spots, (spot.area.casefold(), spot.topic), found.day, spot)
+        for issue in found.emerging:
             if area_ids is None or area_ids.intersection(issue.petition_ids):
-                _merge(issues, (issue.area.casefold(), issue.kind), day, issue,
+                _merge(issues, (issue.area.casefold(), issue.kind), found.day, issue,
                        same_petitions=True)
 
     def ordered(found: dict[tuple[str, str], list[Episode]]) -> list[Episode]:
@@ -358,7 +358,7 @@ class _Data:
     period: _Month
     unit: str
     area: str | None
-    history: pd.DataFrame
+    first_day: date | None  # of the stored data
     current: pd.DataFrame
     previous: pd.DataFrame
     last_year: pd.DataFrame
@@ -369,11 +369,10 @@ class _Data:
     now: datetime
 
 
-def _data_range(history: pd.DataFrame) -> str:
-    received = history["received_at"].dropna()
-    if received.empty:
+def _data_range(first_day: date | None, last_day: date | None) -> str:
+    if first_day is None or last_day is None:
         return "cơ sở dữ liệu chưa có đơn nào"
-    return (f"dữ liệu hiện có từ {received.min():%d/%m/%Y} đến {received.max():%d/%m/%Y}")
+    return f"dữ liệu hiện có từ {first_day:%d/%m/%Y} đến {last_day:%d/%m/%Y}"
 
 
 # ---------------------------------------------------------------------- chart
@@ -713,10 +712,11 @@ def build_monthly_report(
 
 def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: str | None,
             allow_empty: bool, tell: ReportProgress) -> _Data:
-    history = load_frame(store, end=period.end)
-    everything = load_frame(store)
+    # The month, the month before and the same month last year are all the rows it reads.
+    history = load_frame(store, start=period.last_year.start, end=period.end)
+    first_day, last_day = data_extent(store)
     if area is not None:
-        if not area_mask(everything, area).any():
+        if not area_mask(known_places(store), area).any():
             raise ReportError(f"không có đơn nào ở địa bàn '{area.strip()}' "
                               "(xem tên thôn, xã trong lệnh: tamtu trends --level village)")
         scope = history[area_mask(history, area)]
@@ -725,12 +725,11 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
         scope, area_ids = history, None
     current = _in_month(scope, period)
     if current.empty and not allow_empty:
-        received = everything["received_at"].dropna()
-        outside = received.empty or not (received.min() <= pd.Timestamp(period.end)
-                                          and received.max() >= pd.Timestamp(period.start))
+        outside = first_day is None or last_day is None or not (
+            first_day <= period.end and last_day >= period.start)
         if outside:
             raise EmptyMonthError(f"tháng {period.label} không có dữ liệu; "
-                                  f"{_data_range(everything)}")
+                                  f"{_data_range(first_day, last_day)}")
     commune = _main_commune(current if len(current) else scope)
     unit = unit_name or (f"Ủy ban nhân dân {commune}" if commune else "Ủy ban nhân dân")
     findings = (_findings(store, period, area_ids, tell) if len(current)
@@ -738,7 +737,7 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
     alerts = _month_alerts(AlertStore(store.engine), period, area, area_ids)
     shown = [i for e in (*findings.hotspots, *findings.emerging)
              for i in sorted(e.petition_ids)[:_MAX_IDS]]
-    return _Data(period, unit, area.strip() if area else None, history, current,
+    return _Data(period, unit, area.strip() if area else None, first_day, current,
                  _in_month(scope, period.previous), _in_month(scope, period.last_year), commune,
                  findings, alerts, _office_numbers(store, shown), datetime.now(UTC))
 
@@ -840,8 +839,7 @@ NO_DATA = "chưa có số liệu"
 def _recorded(data: _Data, month: _Month) -> bool:
     """Return whether the stored data reach back into `month` (else its zeros are not zeros
     but a month before the system held any petition)."""
-    received = data.history["received_at"].dropna()
-    return bool(len(received)) and received.min() <= pd.Timestamp(month.end) + pd.Timedelta(days=1)
+    return data.first_day is not None and data.first_day <= month.end + timedelta(days=1)
 
 
 def _compared(current: int, other: int, known: bool) -> list[str]:
