@@ -38,7 +38,7 @@ from pipeline.intake.dates import DateError, parse_month
 from pipeline.intake.normalize import fold_diacritics
 from pipeline.monitor.common import SEVERITIES, SEVERITY_NAMES, format_number
 from pipeline.monitor.emerging import EmergingIssue
-from pipeline.monitor.engine import data_extent, known_places, load_frame
+from pipeline.monitor.engine import BACKFILL_DAYS, data_extent, known_places, load_frame
 from pipeline.monitor.hotspots import Hotspot
 from pipeline.monitor.span import findings_over
 from pipeline.monitor.trends import area_labels
@@ -793,10 +793,9 @@ def _header(writer: _Writer, unit: str, report_date: date | None) -> None:
     widths = (6.0, 10.0)
     table = _fixed_table(writer, widths)
     left, right = table.rows[0].cells
-    lines = _unit_lines(unit)
-    for index, line in enumerate(lines):
-        writer.paragraph(line, bold=index == len(lines) - 1, align="CENTER", size=13,
-                         cell=left, after=0)
+    # One issuing body's name on two lines: both bold (only a parent body's line is not).
+    for line in _unit_lines(unit):
+        writer.paragraph(line, bold=True, align="CENTER", size=13, cell=left, after=0)
     rule(writer, 2.2, widths[0], cell=left)
     writer.paragraph("", cell=left, after=0, size=6)
     writer.paragraph("Số:       /BC-" + _code_of(unit), align="CENTER", size=13, cell=left)
@@ -967,7 +966,14 @@ def _handling(writer: _Writer, data: _Data) -> None:
     writer.body(f"2. Xử lý cảnh báo điểm nóng (theo dõi trên hệ thống; đúng hạn: được tiếp nhận "
                 f"trong {HANDLING_DAYS} ngày kể từ khi cảnh báo phát sinh):")
     if not data.alerts:
-        writer.body(f"Trong tháng {period.label} không có cảnh báo điểm nóng nào.")
+        spots = len(data.findings.hotspots)
+        writer.body(
+            f"Trong tháng {period.label} hệ thống không phát cảnh báo điểm nóng nào"
+            + (f", dù mục III nêu {vn_int(spots)} điểm nóng (xác định lại khi lập báo cáo này). "
+               "Cảnh báo chỉ được phát khi đơn được nhập kịp thời (đơn nhập muộn quá "
+               f"{BACKFILL_DAYS} ngày chỉ còn là số liệu) và có quy tắc cảnh báo phù hợp; "
+               "đơn vị cần kiểm tra việc nhập đơn hằng ngày và các quy tắc cảnh báo."
+               if spots else "."))
         return
     counts: dict[str, int] = {}
     for row in data.alerts:

@@ -4,8 +4,8 @@ Each day's answer is exactly what `engine.hotspots_on` and `engine.emerging_on` 
 day. Instead of reading the store twice a day, the span reads once: the stored daily counts
 from the first day's history to the last day, the first-seen days, the petitions of every
 window with their texts and near-duplicate clusters, and, as days ask for them, the daily
-counts of petitions, of cluster members and of terms over the span's history. Each day then
-slices what it needs; the detectors themselves are unchanged.
+counts of petitions, of cluster members and of terms over the span's history; each text's
+syllables are encoded once. Each day then slices what it needs; the detectors are unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from pipeline.monitor.emerging import REFERENCE_DAYS, EmergingIssue, detect_emerging
+from pipeline.monitor.emerging import REFERENCE_DAYS, EmergingIssue, TextCodes, detect_emerging
 from pipeline.monitor.engine import HISTORY_DAYS, WINDOW_DAYS, load_counts
 from pipeline.monitor.hotspots import Hotspot, detect_from_counts, evidence_rows
 from pipeline.monitor.trends import petitions_frame
@@ -162,6 +162,7 @@ def findings_over(store: PetitionStore, days: Sequence[date], *,
     frame = frame.assign(cluster_id=[clusters.get(int(i), int(i)) for i in frame["id"]])
     received = frame["received_at"]
     counted = counts["day"]
+    codes = TextCodes()
     history = SpanHistory(store, first - lead - timedelta(days=HISTORY_DAYS + REFERENCE_DAYS),
                           last - lead - timedelta(days=1))
     for done, day in enumerate(ordered, start=1):
@@ -176,5 +177,5 @@ def findings_over(store: PetitionStore, days: Sequence[date], *,
         inside = (received >= pd.Timestamp(day - lead)) & (received <= pd.Timestamp(day))
         window = frame[inside.to_numpy()].reset_index(drop=True)
         issues = detect_emerging(window, day, history=history, window_days=window_days,
-                                 history_days=HISTORY_DAYS)
+                                 history_days=HISTORY_DAYS, text_codes=codes)
         yield DayFindings(day, spots, issues)
