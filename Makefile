@@ -19,9 +19,13 @@ install: $(STAMP)
 samples: $(STAMP)
 	$(PY) data/samples/generate.py --out $(SAMPLES)
 
-# Ingest the samples, make a demo admin with a fresh access token, then serve API and dashboard.
+# Ingest the samples month by month, as a commune enters its books (so every month's hot spots
+# raise their alerts), make a demo admin with a fresh access token, then serve API and dashboard.
 demo: samples
-	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu ingest $(SAMPLES)/*.csv $(SAMPLES)/*.xlsx $(SAMPLES)/*.docx
+	@for month in $$(ls $(SAMPLES) | grep -o '20[0-9][0-9]-[01][0-9]' | sort -u); do \
+	  echo "Nhập dữ liệu mẫu tháng $$month"; \
+	  TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu ingest $(SAMPLES)/*-$$month.* || exit 1; \
+	done
 	TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu users add demo --role admin --exist-ok
 	@echo "Mã truy cập để đăng nhập trang theo dõi (tài khoản demo, quản trị):"
 	@TAMTU_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/tamtu tokens create --user demo 2>/dev/null

@@ -128,7 +128,7 @@ def audit_cli(store: PetitionStore, action: str, record_ids: list[int] | None = 
 def load_default_classifier(settings: Settings, model: Path | None = None):  # type: ignore[no-untyped-def]
     """Return the topic classifier, or None when no model artefact exists yet."""
     try:
-        from pipeline.text.classify import load_classifier
+        from pipeline.text.compact import load_runtime_classifier
     except ImportError:
         return None
     path = model or settings.model_path
@@ -136,7 +136,7 @@ def load_default_classifier(settings: Settings, model: Path | None = None):  # t
         if model is not None:
             raise UserError(f"không tìm thấy tệp mô hình '{path}'")
         return None
-    return load_classifier(path)
+    return load_runtime_classifier(path)
 
 
 @app.command()
@@ -438,7 +438,7 @@ def evaluate(
     """Đánh giá mô hình trên tệp có nhãn: độ chính xác, F1, từng nhãn, bảng nhầm lẫn."""
     from models.data import LabelledDataError, read_labelled
     from models.evaluate import label_metrics
-    from pipeline.text.classify import ModelLoadError
+    from pipeline.text.features import ModelLoadError
 
     settings = get_settings()
     if (data is None) == (not on_reviewed):
@@ -547,7 +547,7 @@ def classify(
 ) -> None:
     """Phân loại một văn bản, hoặc cả tệp (--input) thành JSONL có topics, scores, signals."""
     from pipeline.intake.normalize import normalize_text
-    from pipeline.text.classify import ModelLoadError
+    from pipeline.text.features import ModelLoadError
     from pipeline.text.stream import StreamError, classify_stream
 
     settings = get_settings()

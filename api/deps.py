@@ -43,13 +43,13 @@ def get_classifier(request: Request) -> Any:
     # Twenty first requests at once must load the model once, not twenty times side by side.
     with state.classifier_lock:
         if state.classifier is None:
-            from pipeline.text.classify import ModelLoadError, load_classifier
+            from pipeline.text.compact import ModelLoadError, load_runtime_classifier
 
             settings: Settings = state.settings
             if not settings.model_path.exists():
                 raise HTTPException(503, "Chưa có mô hình phân loại trên máy chủ")
             try:
-                state.classifier = load_classifier(settings.model_path)
+                state.classifier = load_runtime_classifier(settings.model_path)
             except ModelLoadError as error:
                 raise HTTPException(503, f"Không tải được mô hình: {error}") from error
     return state.classifier

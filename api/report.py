@@ -38,8 +38,9 @@ from pipeline.intake.dates import DateError, parse_month
 from pipeline.intake.normalize import fold_diacritics
 from pipeline.monitor.common import SEVERITIES, SEVERITY_NAMES, format_number
 from pipeline.monitor.emerging import EmergingIssue
-from pipeline.monitor.engine import HISTORY_DAYS, WINDOW_DAYS, emerging_on, load_frame
-from pipeline.monitor.hotspots import Hotspot, detect_hotspots
+from pipeline.monitor.engine import BACKFILL_DAYS, data_extent, known_places, load_frame
+from pipeline.monitor.hotspots import Hotspot
+from pipeline.monitor.span import findings_over
 from pipeline.monitor.trends import area_labels
 from pipeline.records import SOURCE_TYPE_NAMES
 from pipeline.store import AlertStore, PetitionFilter, PetitionStore, list_petitions
@@ -253,23 +254,22 @@ def _findings(store: PetitionStore, month: _Month, area_ids: set[int] | None,
     """Return every hot spot and emerging issue of the month, day by day, merged into episodes.
 
     The dashboard shows the hot spots of any day; the report must hold each one seen on any day
-    of the month, so the detectors run on every day and consecutive sightings become one episode.
+    of the month, so each day's findings (those the dashboard shows that day, evaluated with
+    the month's reading shared by its days) are merged: consecutive sightings, one episode.
     """
     spots: dict[tuple[str, str], list[Episode]] = {}
     issues: dict[tuple[str, str], list[Episode]] = {}
-    days = month.days()
-    # One read of the history up to the month's end: the detector ignores data after each day,
-    # so this is what `hotspots_on` finds day by day, without reading the store 30 times.
-    history = load_frame(store, end=month.end)
-    for done, day in enumerate(days, start=1):
-        progress(f"Xét điểm nóng ngày {day:%d/%m}", done, len(days))
-        for spot in detect_hotspots(history, day, window_days=WINDOW_DAYS,
-                                    history_days=HISTORY_DAYS):
+
+    def tell(day: date, done: int, total: int) -> None:
+        progress(f"Xét điểm nóng ngày {day:%d/%m}", done, total)
+
+    for found in findings_over(store, month.days(), progress=tell):
+        for spot in found.hotspots:
             if area_ids is None or area_ids.intersection(spot.petition_ids):
-                _merge(spots, (spot.area.casefold(), spot.topic), day, spot)
-        for issue in emerging_on(store, day):
+                _merge(spots, (spot.area.casefold(), spot.topic), found.day, spot)
+        for issue in found.emerging:
             if area_ids is None or area_ids.intersection(issue.petition_ids):
-                _merge(issues, (issue.area.casefold(), issue.kind), day, issue,
+                _merge(issues, (issue.area.casefold(), issue.kind), found.day, issue,
                        same_petitions=True)
 
     def ordered(found: dict[tuple[str, str], list[Episode]]) -> list[Episode]:
@@ -366,7 +366,7 @@ class _Data:
     period: _Month
     unit: str
     area: str | None
-    history: pd.DataFrame
+    first_day: date | None  # of the stored data
     current: pd.DataFrame
     previous: pd.DataFrame
     last_year: pd.DataFrame
@@ -377,11 +377,10 @@ class _Data:
     now: datetime
 
 
-def _data_range(history: pd.DataFrame) -> str:
-    received = history["received_at"].dropna()
-    if received.empty:
+def _data_range(first_day: date | None, last_day: date | None) -> str:
+    if first_day is None or last_day is None:
         return "cơ sở dữ liệu chưa có đơn nào"
-    return (f"dữ liệu hiện có từ {received.min():%d/%m/%Y} đến {received.max():%d/%m/%Y}")
+    return f"dữ liệu hiện có từ {first_day:%d/%m/%Y} đến {last_day:%d/%m/%Y}"
 
 
 # ---------------------------------------------------------------------- chart
@@ -721,10 +720,11 @@ def build_monthly_report(
 
 def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: str | None,
             allow_empty: bool, tell: ReportProgress) -> _Data:
-    history = load_frame(store, end=period.end)
-    everything = load_frame(store)
+    # The month, the month before and the same month last year are all the rows it reads.
+    history = load_frame(store, start=period.last_year.start, end=period.end)
+    first_day, last_day = data_extent(store)
     if area is not None:
-        if not area_mask(everything, area).any():
+        if not area_mask(known_places(store), area).any():
             raise UnknownAreaError(f"không có đơn nào ở địa bàn '{area.strip()}' "
                               "(xem tên thôn, xã trong lệnh: tamtu trends --level village)")
         scope = history[area_mask(history, area)]
@@ -733,12 +733,11 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
         scope, area_ids = history, None
     current = _in_month(scope, period)
     if current.empty and not allow_empty:
-        received = everything["received_at"].dropna()
-        outside = received.empty or not (received.min() <= pd.Timestamp(period.end)
-                                          and received.max() >= pd.Timestamp(period.start))
+        outside = first_day is None or last_day is None or not (
+            first_day <= period.end and last_day >= period.start)
         if outside:
             raise EmptyMonthError(f"tháng {period.label} không có dữ liệu; "
-                                  f"{_data_range(everything)}")
+                                  f"{_data_range(first_day, last_day)}")
     commune = _main_commune(current if len(current) else scope)
     unit = unit_name or (f"Ủy ban nhân dân {commune}" if commune else "Ủy ban nhân dân")
     findings = (_findings(store, period, area_ids, tell) if len(current)
@@ -746,7 +745,7 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
     alerts = _month_alerts(AlertStore(store.engine), period, area, area_ids)
     shown = [i for e in (*findings.hotspots, *findings.emerging)
              for i in sorted(e.petition_ids)[:_MAX_IDS]]
-    return _Data(period, unit, area.strip() if area else None, history, current,
+    return _Data(period, unit, area.strip() if area else None, first_day, current,
                  _in_month(scope, period.previous), _in_month(scope, period.last_year), commune,
                  findings, alerts, _office_numbers(store, shown), datetime.now(UTC))
 
@@ -802,10 +801,9 @@ def _header(writer: _Writer, unit: str, report_date: date | None) -> None:
     widths = (6.0, 10.0)
     table = _fixed_table(writer, widths)
     left, right = table.rows[0].cells
-    lines = _unit_lines(unit)
-    for index, line in enumerate(lines):
-        writer.paragraph(line, bold=index == len(lines) - 1, align="CENTER", size=13,
-                         cell=left, after=0)
+    # One issuing body's name on two lines: both bold (only a parent body's line is not).
+    for line in _unit_lines(unit):
+        writer.paragraph(line, bold=True, align="CENTER", size=13, cell=left, after=0)
     rule(writer, 2.2, widths[0], cell=left)
     writer.paragraph("", cell=left, after=0, size=6)
     writer.paragraph("Số:       /BC-" + _code_of(unit), align="CENTER", size=13, cell=left)
@@ -848,8 +846,7 @@ NO_DATA = "chưa có số liệu"
 def _recorded(data: _Data, month: _Month) -> bool:
     """Return whether the stored data reach back into `month` (else its zeros are not zeros
     but a month before the system held any petition)."""
-    received = data.history["received_at"].dropna()
-    return bool(len(received)) and received.min() <= pd.Timestamp(month.end) + pd.Timedelta(days=1)
+    return data.first_day is not None and data.first_day <= month.end + timedelta(days=1)
 
 
 def _compared(current: int, other: int, known: bool) -> list[str]:
@@ -977,7 +974,14 @@ def _handling(writer: _Writer, data: _Data) -> None:
     writer.body(f"2. Xử lý cảnh báo điểm nóng (theo dõi trên hệ thống; đúng hạn: được tiếp nhận "
                 f"trong {HANDLING_DAYS} ngày kể từ khi cảnh báo phát sinh):")
     if not data.alerts:
-        writer.body(f"Trong tháng {period.label} không có cảnh báo điểm nóng nào.")
+        spots = len(data.findings.hotspots)
+        writer.body(
+            f"Trong tháng {period.label} hệ thống không phát cảnh báo điểm nóng nào"
+            + (f", dù mục III nêu {vn_int(spots)} điểm nóng (xác định lại khi lập báo cáo này). "
+               "Cảnh báo chỉ được phát khi đơn được nhập kịp thời (đơn nhập muộn quá "
+               f"{BACKFILL_DAYS} ngày chỉ còn là số liệu) và có quy tắc cảnh báo phù hợp; "
+               "đơn vị cần kiểm tra việc nhập đơn hằng ngày và các quy tắc cảnh báo."
+               if spots else "."))
         return
     counts: dict[str, int] = {}
     for row in data.alerts:

@@ -266,12 +266,12 @@ def classification_speed(
     Each is measured `repeat` times; the fastest pass is the figure (a shared machine only ever
     slows a pass down) and the slowest is kept to show the spread.
     """
-    from pipeline.text import classify, tokenize
+    from pipeline.text import features, tokenize
 
     def one_pass() -> tuple[float, float]:
         # Only the tokenizer cache may be warm: the per-text feature cache is cleared so that
         # the "warm" figure measures classification of texts it has not featurised yet.
-        classify._folded_syllables.cache_clear()
+        features._folded_syllables.cache_clear()
         started, cpu_started = time.perf_counter(), time.process_time()
         for start in range(0, len(texts), batch_size):
             classifier.predict_batch(texts[start:start + batch_size])

@@ -21,6 +21,8 @@ import csv
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -206,6 +208,38 @@ def time_classify_startup(model_path: Path) -> float:
     return time.perf_counter() - started
 
 
+def startup_comparison(model_path: Path, runs: int) -> dict[str, dict[str, list[float]]]:
+    """Return wall and CPU seconds of `tamtu classify "…"`, alternating two model forms.
+
+    "compact": the model as shipped (its NumPy copy beside the skops file is loaded);
+    "skops only": a copy of the skops file alone in a temporary folder (scikit-learn loaded).
+    CPU seconds (user + system of the command) say what the start costs the machine; the wall
+    clock also holds the time spent waiting for a busy CPU.
+    """
+    import resource
+
+    tamtu = Path(sys.executable).with_name("tamtu")
+    figures: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="tamtu-startup-") as folder:
+        alone = Path(folder) / model_path.name
+        shutil.copyfile(model_path, alone)
+        for _ in range(runs):
+            for name, path in (("compact", model_path), ("skops only", alone)):
+                env = {**os.environ, "TAMTU_MODEL_PATH": str(path)}
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                started = time.perf_counter()
+                subprocess.run([str(tamtu), "classify", "Cống thoát nước trước chợ bị tắc"],
+                               check=True, capture_output=True, env=env,
+                               cwd=tempfile.gettempdir())
+                wall = time.perf_counter() - started
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                entry = figures.setdefault(name, {"wall": [], "cpu": []})
+                entry["wall"].append(round(wall, 2))
+                entry["cpu"].append(round(cpu, 2))
+    return figures
+
+
 @contextmanager
 def postgres(url: str | None) -> Iterator[tuple[str | None, str]]:
     """Yield a PostgreSQL URL (given, or a throw-away server) or None with the reason."""
@@ -382,11 +416,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="PostgreSQL URL (default: start a throw-away server)")
     parser.add_argument("--model", type=Path, default=None, help="model file")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--startup", type=int, default=0, metavar="N",
+                        help="only time `tamtu classify` start-up N times, compact copy vs skops")
     args = parser.parse_args(argv)
     model_path = args.model or get_settings().model_path
     if not model_path.exists():
         print(f"model file not found: {model_path}", file=sys.stderr)
         return 1
+    if args.startup:
+        figures = startup_comparison(model_path, args.startup)
+        print(json.dumps(figures, indent=2) if args.json else "\n".join(
+            f"{name}: wall {min(f['wall']):.2f}–{max(f['wall']):.2f} s, CPU "
+            f"{min(f['cpu']):.2f}–{max(f['cpu']):.2f} s (median {statistics.median(f['cpu']):.2f})"
+            for name, f in figures.items()))
+        return 0
     results = run(max(1, args.limit), rounds=max(1, args.rounds), model_path=model_path,
                   postgres_url=args.postgres)
     print(json.dumps(results, ensure_ascii=False, indent=2) if args.json

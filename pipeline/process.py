@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.intake.normalize import fold_diacritics, normalize_text
 from pipeline.records import Record, TopicClassifier
+from pipeline.text.compact import file_sha256
 from pipeline.text.neardup import signature
 from pipeline.text.places import Gazetteer, PlaceMatch, resolve_place
 from pipeline.text.signals import SIGNALS, rule_signals
@@ -56,15 +57,6 @@ Petition = dict[str, Any]
 Outcome = Petition | RecordError
 
 
-def file_sha256(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes, read in 1 MiB pieces."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for piece in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(piece)
-    return digest.hexdigest()
-
-
 def resource_spec(model_path: Path | None, gazetteer_dir: Path | None) -> ResourceSpec:
     """Return the spec of the model and place list as found on this machine (absent → None)."""
     model = model_path if model_path is not None and model_path.exists() else None
@@ -84,10 +76,10 @@ def load_resources(spec: ResourceSpec) -> Resources:
             raise ResourceError(
                 f"tệp mô hình '{spec.model_path}' trên máy xử lý khác với tệp của máy nhập dữ liệu"
             )
-        from pipeline.text.classify import ModelLoadError, load_classifier
+        from pipeline.text.compact import ModelLoadError, load_runtime_classifier
 
         try:
-            classifier = load_classifier(spec.model_path)
+            classifier = load_runtime_classifier(spec.model_path)
         except ModelLoadError as error:
             raise ResourceError(str(error)) from error
     gazetteer = None

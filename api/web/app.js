@@ -929,6 +929,22 @@ function setDefaultReportMonth() {
   input.value = isoDay(now).slice(0, 7);
 }
 
+// Reads the report's progress lines ({step, done, total}, then {filename, docx} or {error}).
+async function readReportLines(response, onLine) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffered += decoder.decode(value || new Uint8Array(), { stream: !done });
+    const lines = buffered.split("\n");
+    buffered = lines.pop();
+    for (const line of lines) if (line.trim()) onLine(JSON.parse(line));
+    if (done) break;
+  }
+  if (buffered.trim()) onLine(JSON.parse(buffered));
+}
+
 async function downloadReport(event) {
   event.preventDefault();
   const { month, area } = formValues(event.target);
@@ -938,19 +954,38 @@ async function downloadReport(event) {
     return;
   }
   const button = event.submitter || event.target.querySelector("button");
+  const box = $("report-progress-box");
+  const bar = $("report-progress");
   button.disabled = true;
-  status.textContent = "Đang lập báo cáo, vui lòng chờ…";
+  status.textContent = "";
+  $("report-step").textContent = "Đang lập báo cáo…";
+  bar.removeAttribute("value");  // indeterminate until the first step is heard
+  box.hidden = false;
   try {
-    const response = await fetch(`${API}/reports/monthly${query({ month, area })}`,
+    const response = await fetch(`${API}/reports/monthly/progress${query({ month, area })}`,
       { credentials: "same-origin" });
     if (!response.ok) {
       let message = `Lỗi ${response.status}`;
       try { message = (await response.json()).error || message; } catch (_ignored) { /* keep */ }
       throw new Error(message);
     }
-    const blob = await response.blob();
+    let result = null;
+    await readReportLines(response, (line) => {
+      if (line.step) {
+        $("report-step").textContent = line.total > 1
+          ? `${line.step} (${line.done}/${line.total})` : line.step;
+        bar.max = Math.max(line.total, 1);
+        bar.value = line.done;
+      } else {
+        result = line;
+      }
+    });
+    if (!result || result.error) throw new Error((result && result.error) || "máy chủ ngừng giữa chừng");
+    const bytes = Uint8Array.from(atob(result.docx), (c) => c.charCodeAt(0));
+    const blob = new Blob([bytes], {
+      type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document" });
     const url = URL.createObjectURL(blob);
-    const link = el("a", { href: url, download: `bao-cao-thang-${month}.docx` });
+    const link = el("a", { href: url, download: result.filename });
     document.body.append(link);
     link.click();
     link.remove();
@@ -959,6 +994,7 @@ async function downloadReport(event) {
   } catch (error) {
     status.textContent = `Không lập được báo cáo: ${error.message}`;
   } finally {
+    box.hidden = true;
     button.disabled = false;
   }
 }

@@ -8,6 +8,7 @@ and insists that every part (day, month, year) was written.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from dateutil import parser as _dateutil
@@ -26,6 +27,25 @@ class _VietnameseWords(_dateutil.parserinfo):
             "luc"]
 
 
+# The two plain forms of almost every cell, read without dateutil (a history file has millions).
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _plain_day(text: str) -> date | None:
+    """Return the day of dd/mm/yyyy or yyyy-mm-dd text, None for any other form."""
+    if match := _DAY_FIRST.fullmatch(text):
+        day, month, year = (int(v) for v in match.groups())
+    elif match := _ISO.fullmatch(text):
+        year, month, day = (int(v) for v in match.groups())
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError as error:
+        raise DateError(f"ngày '{text}' không tồn tại") from error
+
+
 def _year_first(text: str) -> bool:
     return text[:4].isdigit() and text[4:5] in ("-", "/", ".")
 
@@ -42,6 +62,9 @@ def parse_day(text: str) -> date:
     cleaned = " ".join(str(text).split())
     if not cleaned:
         raise DateError("ngày trống")
+    plain = _plain_day(cleaned)
+    if plain is not None:
+        return plain
     try:
         first, second = _parse(cleaned)
     except _dateutil.ParserError as error:

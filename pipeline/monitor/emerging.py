@@ -142,6 +142,7 @@ def detect_emerging(
     max_term_length: int = 5,
     alpha: float = 0.01,
     max_issues: int = 20,
+    text_codes: TextCodes | None = None,
 ) -> list[EmergingIssue]:
     """Return the emerging issues on `as_of`, most severe first (replayable: later data ignored).
 
@@ -163,6 +164,8 @@ def detect_emerging(
     beginning or ending with a function word are skipped, phrases found in the same petitions
     are merged and grown to the longest common wording ("Công ty TNHH Chăn nuôi Hưng Phát").
     A burst whose petitions mostly belong to a cluster is reported as that cluster's `terms`.
+    `text_codes` keeps the texts' syllable codes by petition id between calls (the days of a
+    month); it changes the work, never the answer.
     """
     as_of = check_common(frame, as_of, window_days, history_days)
     check_alpha("alpha", alpha)
@@ -192,8 +195,10 @@ def detect_emerging(
     )
     clusters = _clusters(context, [int(c) for c in with_clusters(window)["cluster_id"]],
                          history, min(history_span, REFERENCE_DAYS), min_senders, alpha)
+    # Shared codes are kept by petition id; codes of this call alone by position.
+    keys = [int(i) for i in context.ids] if text_codes is not None else range(len(window))
     bursts = _term_bursts(context, history, history_start, history_span, min_term_count,
-                          max_term_length, alpha)
+                          max_term_length, alpha, text_codes or TextCodes(), keys)
     issues: list[EmergingIssue] = []
     claimed: set[int] = set()
     for cluster in clusters:
@@ -296,7 +301,8 @@ def _clusters(
 
 
 _BOILERPLATE_START = re.compile(
-    r"^(?:kính gửi|cộng hòa|độc lập|đơn\b|tôi tên là|tôi là|họ và tên|người làm đơn|v/v)",
+    r"^(?:kính gửi|cộng hòa|độc lập|đơn\b|tôi tên là|tôi là|họ và tên|người làm đơn|v/v"
+    r"|alo\b|a lô\b|xin chào\b|chào\b)",  # the greeting of a call to the hotline
     re.IGNORECASE,
 )
 
@@ -319,43 +325,73 @@ class _Encoded:
     end: np.ndarray
 
 
-class _Syllables:
-    """Integer ids of the window's lower-cased syllables."""
+class TextCodes:
+    """Syllable codes of petition texts, kept by a key (the petition id), each encoded once.
+
+    The days of a month share most of their window's texts; a window's codes are renumbered
+    in order of first appearance, exactly as encoding the window's texts one after the other
+    would number them, so the phrases found and their order do not depend on what was kept.
+    """
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {"": 0}
-        self.stop: list[bool] = [True]
-        self.capital: list[bool] = [False]
+        self._codes: dict[str, int] = {"": 0}
+        self._syllables: list[str] = [""]
+        self._stop: list[bool] = [True]
+        self._texts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def encode(self, texts: Sequence[str], *, offsets: bool = False) -> _Encoded:
-        """Return the texts as syllable ids, with a break after each piece and each text."""
-        ids: list[int] = []
-        owner: list[int] = []
+    def _encode(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        codes: list[int] = []
         begin: list[int] = []
         end: list[int] = []
-        table = self.ids
-        for index, text in enumerate(texts):
-            position = 0
-            for piece in PHRASE_BREAK.split(text):
-                for match in SYLLABLE.finditer(piece):
-                    syllable = match.group(0).lower()
-                    code = table.get(syllable)
-                    if code is None:
-                        code = table[syllable] = len(table)
-                        self.stop.append(is_stop(syllable))
-                    ids.append(code)
-                    if offsets:
-                        start = text.index(match.group(0), position)
-                        position = start + len(match.group(0))
-                        begin.append(start)
-                        end.append(position)
-                ids.append(0)
-                begin.append(-1)
-                end.append(-1)
-                owner.extend([index] * (len(ids) - len(owner)))
-        return _Encoded(np.asarray(ids, dtype=np.uint64), np.asarray(owner, dtype=np.int64),
-                        np.asarray(begin if offsets else [], dtype=np.int64),
-                        np.asarray(end if offsets else [], dtype=np.int64))
+        table = self._codes
+        position = 0
+        for piece in PHRASE_BREAK.split(text):
+            for match in SYLLABLE.finditer(piece):
+                syllable = match.group(0).lower()
+                code = table.get(syllable)
+                if code is None:
+                    code = table[syllable] = len(self._syllables)
+                    self._syllables.append(syllable)
+                    self._stop.append(is_stop(syllable))
+                codes.append(code)
+                start = text.index(match.group(0), position)
+                position = start + len(match.group(0))
+                begin.append(start)
+                end.append(position)
+            codes.append(0)  # a break after each piece and each text
+            begin.append(-1)
+            end.append(-1)
+        return (np.asarray(codes, dtype=np.uint64), np.asarray(begin, dtype=np.int64),
+                np.asarray(end, dtype=np.int64))
+
+    def window(self, keys: Sequence[int], texts: Sequence[str]
+               ) -> tuple[list[str], np.ndarray, _Encoded]:
+        """Return the window's syllables by code, whether each is a function word, its codes."""
+        parts = []
+        for key, text in zip(keys, texts, strict=True):
+            found = self._texts.get(int(key))
+            if found is None:
+                found = self._texts[int(key)] = self._encode(text)
+            parts.append(found)
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return [""], np.ones(1, dtype=bool), _Encoded(
+                np.zeros(0, dtype=np.uint64), empty, empty, empty)
+        tokens = np.concatenate([p[0] for p in parts])
+        owner = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p[0]) for p in parts])
+        named = tokens != 0
+        unique, first = np.unique(tokens[named], return_index=True)
+        order = np.argsort(first, kind="stable")
+        local = np.empty(len(unique), dtype=np.uint64)
+        local[order] = np.arange(1, len(unique) + 1, dtype=np.uint64)
+        renumbered = np.zeros_like(tokens)
+        renumbered[named] = local[np.searchsorted(unique, tokens[named])]
+        chosen = unique[order].astype(np.int64)
+        vocabulary = ["", *(self._syllables[int(g)] for g in chosen)]
+        stop = np.concatenate(([True], np.asarray(self._stop, dtype=bool)[chosen]))
+        return vocabulary, stop, _Encoded(
+            renumbered, owner, np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]))
 
 
 _HASH_BASE = np.uint64(1_000_003)
@@ -381,7 +417,7 @@ def _capitals(ctx: _WindowContext, enc: _Encoded, start: int, length: int) -> in
 
 def _term_bursts(
     ctx: _WindowContext, history: EmergingHistory, history_start: date, history_span: int,
-    min_count: int, max_length: int, alpha: float,
+    min_count: int, max_length: int, alpha: float, codes: TextCodes, keys: Sequence[int],
 ) -> list[EmergingIssue]:
     if history_span < MIN_HISTORY_DAYS:
         return []
@@ -389,9 +425,7 @@ def _term_bursts(
     history_size = history.petitions_between(history_start, history_end)
     if history_size < 50:
         return []
-    syllables = _Syllables()
-    enc = syllables.encode(ctx.texts, offsets=True)
-    stop = np.asarray(syllables.stop, dtype=bool)
+    vocabulary, stop, enc = codes.window(keys, ctx.texts)
     tokens, owner = enc.tokens, enc.owner
 
     # Candidates: window n-grams in enough petitions whose first and last syllables carry meaning.
@@ -422,9 +456,6 @@ def _term_bursts(
     cand_hash, cand_begin, window_df = unique[candidates], begin[candidates], df[candidates]
 
     # How many earlier petitions held each phrase, at most: its rarest stored term's count.
-    vocabulary = [""] * len(syllables.ids)
-    for syllable, code in syllables.ids.items():
-        vocabulary[code] = syllable
     phrase_terms = []
     for b in cand_begin:
         at, size = int(start[b]), int(length_of[b])

@@ -36,8 +36,14 @@ from pipeline.monitor.hotspots import (
 )
 from pipeline.monitor.trends import Level, Period, TrendsError, petitions_frame, topic_trends
 from pipeline.store import AlertStore, PetitionStore, petitions
-from pipeline.store.aggregates import current_version, read_counts, read_first_seen
+from pipeline.store.aggregates import (
+    UNDATED_DAY,
+    current_version,
+    read_counts,
+    read_first_seen,
+)
 from pipeline.store.clusters import clustered_rows_between
+from pipeline.store.schema import daily_counts
 from pipeline.taxonomy import default_taxonomy
 
 HISTORY_DAYS = 182
@@ -50,6 +56,23 @@ def latest_date(store: PetitionStore) -> date | None:
     """Return the newest received_at among stored petitions, or None when there are none."""
     with store.engine.connect() as conn:
         return conn.execute(sa.select(sa.func.max(petitions.c.received_at))).scalar_one()
+
+
+def data_extent(store: PetitionStore) -> tuple[date | None, date | None]:
+    """Return the oldest and newest received dates of the stored counts (None, None if none)."""
+    day = daily_counts.c.day
+    query = sa.select(sa.func.min(day), sa.func.max(day)).where(day > UNDATED_DAY)
+    with store.engine.connect() as conn:
+        first, last = conn.execute(query).one()
+    return first, last
+
+
+def known_places(store: PetitionStore) -> pd.DataFrame:
+    """Return the distinct places of the stored counts (area, village, commune, province)."""
+    columns = [daily_counts.c[c] for c in ("area", "village", "commune", "province")]
+    with store.engine.connect() as conn:
+        frame = pd.read_sql_query(sa.select(*columns).distinct(), conn)
+    return frame.astype("string")
 
 
 def default_as_of(store: PetitionStore) -> date:

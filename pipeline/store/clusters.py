@@ -31,7 +31,6 @@ from pipeline.text.neardup import (
     band_hashes,
     pack_signature,
     signature,
-    unpack_signature,
 )
 from pipeline.text.terms import day_terms
 
@@ -90,20 +89,26 @@ def _prime(conn: Connection, index: ClusterIndex, hashes: set[int]) -> None:
             "SELECT petition_id, signature FROM near_duplicate_clusters "
             f"WHERE petition_id IN ({','.join(str(int(p)) for p in chunk)})"
         ))
-    for band, band_hash, cluster_id, petition_id in entries:
+    # In id order: a bucket keeps its first members (a database written before the cap may
+    # hold more; they are ignored as the cap would have kept them out).
+    for band, band_hash, cluster_id, petition_id in sorted(entries, key=lambda e: e[3]):
         index.prime(int(band), int(band_hash), int(cluster_id), int(petition_id),
-                    unpack_signature(stored[petition_id]))
+                    stored[petition_id])
 
 
 def add_day_terms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Add the dated rows' terms to the per-day petition counts (an upsert on both databases)."""
-    counts: Counter[tuple[str, date]] = Counter()
+    counts: Counter[tuple[str, date | str]] = Counter()
+    # SQLite stores a date as its ISO text: converted once a petition, not once a term.
+    as_text = conn.dialect.name == "sqlite"
     for row in rows:
-        if row.get("received_at") is None:
+        received = row.get("received_at")
+        if received is None:
             continue
+        day = received.isoformat() if as_text else received
         terms = row.get("day_terms")
-        for term in (terms if terms is not None else day_terms(str(row["text"]))):
-            counts[(term, row["received_at"])] += 1
+        counts.update((term, day) for term in (
+            terms if terms is not None else day_terms(str(row["text"]))))
     if not counts:
         return
     # Sorted keys: two concurrent ingests lock the same rows in the same order.

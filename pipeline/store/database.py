@@ -201,28 +201,62 @@ def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str,
                conflict: Sequence[str] = (), add: Sequence[str] = ()) -> None:
     """Insert many rows in one driver call per chunk (no per-row statement processing).
 
-    For tables written by the thousand at ingest (cluster buckets, term counts). With
-    `conflict` (the key columns) a row whose key exists adds its `add` columns to the stored
-    ones instead (an upsert that SQLite and PostgreSQL spell the same way). Dates are passed
-    in the form each database stores them.
+    For tables written by the thousand at ingest (cluster buckets, term counts, topics). With
+    `conflict` (the key columns, unique within `rows`) a row whose key exists adds its `add`
+    columns to the stored ones instead (an upsert that SQLite and PostgreSQL spell the same
+    way). On PostgreSQL the rows travel by COPY into a temporary table, then one INSERT … SELECT
+    in key order stores them: one statement for the server instead of one per row. Dates are
+    passed in the form each database stores them.
     """
     if not rows:
         return
     columns = list(rows[0])
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(f'"{c}"' for c in columns)
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
+    suffix = ""
     if conflict:
         keys = ", ".join(f'"{c}"' for c in conflict)
         sets = ", ".join(f'"{c}" = "{table.name}"."{c}" + excluded."{c}"' for c in add)
-        sql += f" ON CONFLICT ({keys}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
-
+        suffix = f" ON CONFLICT ({keys}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
     pick = itemgetter(*columns)
     data = [pick(row) for row in rows] if len(columns) > 1 else [(pick(r),) for r in rows]
-    dated = [i for i, v in enumerate(data[0]) if isinstance(v, date)] if sqlite else []
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, columns, data, suffix, conflict or columns[:1])
+        return
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(["?"] * len(columns))})'
+    dated = [i for i, v in enumerate(data[0]) if isinstance(v, date)]
     if dated:
         data = [tuple(v.isoformat() if i in dated and v is not None else v
                       for i, v in enumerate(row)) for row in data]
     for start in range(0, len(data), 5000):
-        conn.exec_driver_sql(sql, data[start:start + 5000])
+        conn.exec_driver_sql(sql + suffix, data[start:start + 5000])
+
+
+def _copy_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
+               data: Sequence[tuple[Any, ...]], suffix: str, order: Sequence[str]) -> None:
+    """PostgreSQL: COPY the rows into a temporary twin of the table, then insert them at once."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    import psycopg
+
+    staging = f"copy_{table.name}"
+    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        try:
+            _copy_through(cursor, table, staging, names, data, suffix, order)
+        except psycopg.IntegrityError as error:
+            # As SQLAlchemy reports it for its own statements (a clash of concurrent runs).
+            raise sa.exc.IntegrityError(f"COPY {table.name}", None, error) from error
+
+
+def _copy_through(cursor: Any, table: sa.Table, staging: str, names: str,
+                  data: Sequence[tuple[Any, ...]], suffix: str, order: Sequence[str]) -> None:
+    # The staging table has the written columns' types and no constraints or defaults.
+    cursor.execute(f'DROP TABLE IF EXISTS "{staging}"')
+    cursor.execute(f'CREATE TEMPORARY TABLE "{staging}" ON COMMIT DROP AS '
+                   f'SELECT {names} FROM "{table.name}" WITH NO DATA')
+    with cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
+        for row in data:
+            copy.write_row(row)
+    # Key order: two concurrent ingests lock the same rows in the same order.
+    keys = ", ".join(f'"{c}"' for c in order)
+    cursor.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" '
+                   f"ORDER BY {keys}{suffix}")
+    cursor.execute(f'DROP TABLE "{staging}"')

@@ -300,6 +300,7 @@ near_duplicate_bands = sa.Table(
     sa.Column("band", sa.SmallInteger, primary_key=True),
     sa.Column("cluster_id", sa.Integer, primary_key=True),
     sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), nullable=False),
+    sqlite_with_rowid=False,  # migration 0007: one B-tree in key order, half the page writes
 )
 
 # How many dated citizen petitions of a day contain a two-syllable term (for term bursts).
@@ -309,6 +310,7 @@ term_days = sa.Table(
     sa.Column("term", sa.String(80), primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("petitions", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,68 +18,22 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import LabelBinarizer, MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from pipeline.intake.normalize import fold_diacritics
+from pipeline.text.features import (  # noqa: F401  (the stored model names these here)
+    TEENCODE,
+    ModelLoadError,
+    Prediction,
+    expand_teencode,
+    folded_syllable_analyzer,
+    word_analyzer,
+)
 from pipeline.text.selection import choose_settings
 from pipeline.text.signals import SIGNALS, rule_signals
-from pipeline.text.tokenize import word_tokens
 
 OTHER = "other"
 # Calibration uses 3 inner folds inside each of the threshold-tuning folds.
 MIN_EXAMPLES_PER_LABEL = 8
 # Columns of each hashed view (words, folded syllables).
 HASHED_COLUMNS = 2**18
-_NON_WORD = re.compile(r"[^\w]+")
-_HAS_WORD = re.compile(r"[^\W_]")
-
-
-class ModelLoadError(RuntimeError):
-    """A model file that is missing, damaged or holds types we do not trust."""
-
-
-# Analyzers are module-level functions so that the fitted model can be saved and loaded.
-def word_analyzer(text: str) -> list[str]:
-    """Return lower-cased underthesea word tokens plus adjacent word pairs."""
-    words = [w.lower().replace(" ", "_") for w in word_tokens(text) if _HAS_WORD.search(w)]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-
-
-def folded_syllable_analyzer(text: str) -> list[str]:
-    """Return diacritic-free syllables and syllable pairs, so unaccented typing still matches."""
-    return list(_folded_syllables(text))
-
-
-# Chat shorthand ("teencode") and common abbreviations, folded, mapped to the folded words they
-# stand for, so that "ko dc" and "không được" give the same syllable features. Only tokens that
-# are unambiguous in citizens' messages are listed ("a", "e" or "ca" are left alone).
-TEENCODE: dict[str, str] = {
-    "ko": "khong", "k": "khong", "kh": "khong", "hok": "khong", "khg": "khong",
-    "kg": "khong", "dc": "duoc", "j": "gi", "z": "vay", "v": "vay",
-    "vs": "voi", "mn": "moi nguoi", "mng": "moi nguoi", "ng": "nguoi", "ae": "anh em",
-    "bit": "biet", "bik": "biet", "wa": "qua", "lun": "luon", "mik": "minh", "mk": "minh",
-    "r": "roi", "cx": "cung", "ntn": "nhu the nao", "dt": "dien thoai", "sdt": "so dien thoai",
-    "tk": "tai khoan", "bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "ubnd": "uy ban",
-    "ck": "chuyen khoan", "tr": "trieu", "lm": "lam",
-    "bn": "bao nhieu", "qa": "qua", "ik": "di", "nhiu": "nhieu", "thui": "thoi",
-}
-
-
-def expand_teencode(syllables: Sequence[str]) -> list[str]:
-    """Return folded syllables with chat shorthand replaced by the words it stands for."""
-    out: list[str] = []
-    for syllable in syllables:
-        out.extend(TEENCODE.get(syllable, syllable).split())
-    return out
-
-
-@lru_cache(maxsize=4096)
-def _folded_syllables(text: str) -> tuple[str, ...]:
-    # The topic and the signal model both read these features for the same batch of texts.
-    syllables = expand_teencode([s for s in _SYLLABLE_SPLIT(fold_diacritics(text)) if s])
-    return tuple(syllables + [f"{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)])
-
-
-def _SYLLABLE_SPLIT(text: str) -> list[str]:  # noqa: N802
-    return _NON_WORD.sub(" ", text).split()
 
 
 def build_features(*, light: bool = False, chars: bool = False) -> FeatureUnion:
@@ -122,16 +73,6 @@ def _calibrated_svm(c: float) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(
         LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=3, ensemble=False
     )
-
-
-@dataclass
-class Prediction:
-    """Topics (or ["other"]), the probability of every topic, and the signals of one text."""
-
-    topics: list[str]
-    scores: dict[str, float]
-    signals: list[str] = field(default_factory=list)
-    confidence: float = 0.0
 
 
 class TopicModel(BaseEstimator):
@@ -332,6 +273,8 @@ _TRUSTED_NAMES = frozenset({
     "pipeline.text.classify.TamtuClassifier",
     "pipeline.text.classify.word_analyzer",
     "pipeline.text.classify.folded_syllable_analyzer",
+    "pipeline.text.features.word_analyzer",
+    "pipeline.text.features.folded_syllable_analyzer",
     "collections.defaultdict",
     "collections.OrderedDict",
 })
@@ -343,6 +286,14 @@ def save_classifier(model: TamtuClassifier, path: Path) -> str:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     sio.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    # The copy `tamtu classify` and ingest load fast (pipeline.text.compact); a model it cannot
+    # hold (single-label) is loaded from this file, and an older copy is removed.
+    from pipeline.text.compact import CompactModelError, compact_path, save_compact
+
+    try:
+        save_compact(model, path)
+    except CompactModelError:
+        compact_path(path).unlink(missing_ok=True)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

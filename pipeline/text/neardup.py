@@ -10,6 +10,12 @@ Two texts are near-duplicates when the estimated Jaccard similarity of their set
 matches its accented original) is at least `NEAR_DUPLICATE_JACCARD`. With 128 permutations
 in 32 bands of 4 rows, a pair at Jaccard 0.5 shares a band with probability 0.87, at 0.6
 with 0.99; a pair at 0.2 only with 0.05, so few candidates need checking.
+
+A band value shared by very many clusters is boilerplate (an opening or closing formula), not a
+sign of a copy: a bucket keeps only the first `BUCKET_CAP` clusters that had its value, so the
+candidates of a new text stay bounded however many petitions are stored (without the cap, ingest
+slowed down as the database grew). A copy is still found through its other bands; the members
+kept are the same whatever the batch split, since texts are placed in id order.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from datasketch import MinHash
 
 from pipeline.intake.normalize import fold_diacritics
@@ -35,6 +42,8 @@ SEED = 20250316
 # a letter copied with a different name, address or a few changed words stays above it, two
 # letters that only share the opening and closing formulas fall below it.
 NEAR_DUPLICATE_JACCARD = 0.5
+# Clusters kept per LSH bucket (see the module's docstring).
+BUCKET_CAP = 50
 
 _SYLLABLE = re.compile(r"\w+", re.UNICODE)
 
@@ -99,6 +108,13 @@ def unpack_signature(data: bytes) -> Signature:
     return struct.unpack(f"<{len(data) // 4}I", data)
 
 
+def signature_array(data: bytes | Sequence[int]) -> np.ndarray:
+    """Return a stored (packed) or plain signature as an unsigned 32-bit array."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return np.frombuffer(bytes(data), dtype="<u4")
+    return np.asarray(data, dtype=np.uint32)
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where one text went: its cluster, the member it matched best (None if it started one)."""
@@ -122,15 +138,23 @@ class ClusterIndex:
 
     bands: int = BANDS
     threshold: float = NEAR_DUPLICATE_JACCARD
+    cap: int = BUCKET_CAP
     buckets: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
-    signatures: dict[int, Signature] = field(default_factory=dict)
+    signatures: dict[int, np.ndarray] = field(default_factory=dict)
     clusters: dict[int, int] = field(default_factory=dict)
 
     def prime(self, band: int, band_hash: int, cluster_id: int, petition_id: int,
-              sig: Signature) -> None:
-        """Record a stored bucket entry (read from the database before placing new texts)."""
-        self.buckets.setdefault((band, band_hash), {}).setdefault(cluster_id, petition_id)
-        self.signatures[petition_id] = sig
+              sig: bytes | Sequence[int]) -> None:
+        """Record a stored bucket entry (read from the database before placing new texts).
+
+        Entries must come in petition id order: a full bucket ignores later ones, as `add` does.
+        """
+        members = self.buckets.setdefault((band, band_hash), {})
+        if cluster_id in members or len(members) >= self.cap:
+            return
+        members[cluster_id] = petition_id
+        if petition_id not in self.signatures:
+            self.signatures[petition_id] = signature_array(sig)
         self.clusters[petition_id] = cluster_id
 
     def add(self, petition_id: int, sig: Signature,
@@ -141,19 +165,24 @@ class ClusterIndex:
         """
         keys = list(enumerate(hashes if hashes is not None else band_hashes(sig, self.bands)))
         candidates = sorted({pid for key in keys for pid in self.buckets.get(key, {}).values()})
+        values = signature_array(sig)
         best: tuple[float, int] | None = None
-        for pid in candidates:
-            score = estimated_jaccard(sig, self.signatures[pid])
-            if score >= self.threshold and (best is None or score > best[0]):
-                best = (score, pid)
+        if candidates:
+            # All candidates at once: the share of equal positions, as estimated_jaccard.
+            equal = np.count_nonzero(np.stack([self.signatures[pid] for pid in candidates])
+                                     == values, axis=1)
+            top = int(np.argmax(equal))  # the first of the best: the lowest id
+            score = int(equal[top]) / len(values)
+            if score >= self.threshold:
+                best = (score, candidates[top])
         cluster = self.clusters[best[1]] if best else petition_id
         fresh = []
         for key in keys:
             members = self.buckets.setdefault(key, {})
-            if cluster not in members:
+            if cluster not in members and len(members) < self.cap:
                 members[cluster] = petition_id
                 fresh.append(key)
-        self.signatures[petition_id] = sig
+        self.signatures[petition_id] = values
         self.clusters[petition_id] = cluster
         return Placement(petition_id, cluster, best[1] if best else None,
                          best[0] if best else None, tuple(fresh))

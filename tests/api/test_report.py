@@ -261,6 +261,9 @@ def test_every_day_of_the_month_is_searched_for_hot_spots(store: PetitionStore,
                                                      out=tmp_path / "r.docx"))))
     roads = [t for t in _section(texts, "III. ", "IV. ") if "Hạ tầng, dịch vụ công, " in t]
     assert len(roads) == 1 and "thôn Phúc Lâm" in roads[0], roads
+    # No alert was raised (nothing ran the alerts): the report says so beside its hot spots.
+    (handling,) = [t for t in _section(texts, "II. ", "III. ") if "không phát cảnh báo" in t]
+    assert "dù mục III nêu" in handling and "nhập kịp thời" in handling
 
 
 def test_handling_section_reports_alerts_and_leaves_petition_results_to_fill(
@@ -351,7 +354,7 @@ def test_empty_month_on_request_says_so(store: PetitionStore, tmp_path: Path) ->
     texts = "\n".join(_texts(document))
     assert "Trong tháng 01/2025, không tiếp nhận đơn thư, phản ánh, kiến nghị nào" in texts
     assert "không phát hiện điểm nóng" in texts
-    assert "không có cảnh báo điểm nóng nào" in texts
+    assert "hệ thống không phát cảnh báo điểm nóng nào." in texts
     assert len(document.inline_shapes) == 0
 
 
@@ -465,6 +468,10 @@ def test_layout_follows_decree_30(june_report: Path) -> None:
     left, right = document.tables[0].rows[0].cells
     motto = [p for p in right.paragraphs if p.text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]
     assert len(motto) == 1 and motto[0].runs[0].bold and motto[0].runs[0].font.size.pt == 13
+    # "ỦY BAN NHÂN DÂN / XÃ VĨNH GIANG" is the issuing body's one name: every line bold.
+    body = [p for p in left.paragraphs if p.text.isupper()]
+    assert [p.text for p in body] == ["ỦY BAN NHÂN DÂN", "XÃ VĨNH GIANG"]
+    assert all(r.bold for p in body for r in p.runs)
     for cell in (left, right):
         rules = [p for p in cell.paragraphs if p._p.find(f"{W}pPr/{W}pBdr/{W}bottom") is not None]
         assert len(rules) == 1 and not rules[0].text

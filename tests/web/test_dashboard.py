@@ -327,6 +327,11 @@ def test_monthly_report_downloads_docx(page: Any, site: Site) -> None:
     with zipfile.ZipFile(info.value.path()) as docx:
         body = docx.read("word/document.xml").decode("utf-8")
     assert "06/2025" in body
+    # The form asked for the report with its progress, and hides the bar once it is done.
+    assert any("/reports/monthly/progress?month=2025-06" in u for u in page.requested)
+    page.wait_for_function(
+        "() => document.querySelector('#report-status').textContent.includes('06/2025')")
+    assert page.locator("#report-progress-box").is_hidden()
 
 
 def add_religion_rule(page: Any, name: str, area: str, **fields: str) -> Any:

@@ -114,3 +114,37 @@ def test_monthly_report_respects_area_scope(client: TestClient, area: str | None
     assert response.status_code == status
     if message:
         assert message in response.json()["error"]
+
+
+def _lines(response: object) -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(line) for line in response.text.splitlines()]  # type: ignore[attr-defined]
+
+
+def test_monthly_report_with_progress_tells_each_day_then_sends_the_docx(
+        client: TestClient) -> None:
+    import base64
+
+    response = client.get("/api/v1/reports/monthly/progress", params={"month": "2025-06"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    *steps, last = _lines(response)
+    days = [s for s in steps if str(s["step"]).startswith("Xét điểm nóng")]
+    assert [d["done"] for d in days] == list(range(1, 31))
+    assert {d["total"] for d in days} == {30}
+    assert steps[-1] == {"step": "Ghi báo cáo", "done": 1, "total": 1}
+    assert last["filename"] == "bao-cao-thang-2025-06.docx"
+    docx = base64.b64decode(str(last["docx"]))
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        assert "06/2025" in archive.read("word/document.xml").decode("utf-8")
+
+
+def test_monthly_report_with_progress_says_why_it_failed(client: TestClient) -> None:
+    response = client.get("/api/v1/reports/monthly/progress", params={"month": "2024-01"})
+    assert response.status_code == 200
+    *_, last = _lines(response)
+    assert "không có dữ liệu" in str(last["error"]) and "docx" not in last
+    scoped = client.get("/api/v1/reports/monthly/progress", params={"month": "2025-06"},
+                        headers=client.scoped)  # type: ignore[attr-defined]
+    assert scoped.status_code == 403

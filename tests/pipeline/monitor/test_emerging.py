@@ -201,3 +201,12 @@ def test_engine_reads_emerging_issues_from_the_store(store: PetitionStore) -> No
     issues = emerging_on(store, AS_OF)
     assert issues == emerging_from_store(store, AS_OF)
     assert all(isinstance(i, EmergingIssue) for i in issues) and issues
+
+
+def test_a_campaign_is_named_by_its_matter_not_by_the_hotline_greeting() -> None:
+    from pipeline.monitor.emerging import _summary
+
+    text = ("Alo, cán bộ trực đó không, tôi báo việc này. Xe tải chở cát chạy ban đêm làm "
+            "nứt mặt đường bê tông liên thôn.")
+    assert _summary(text) == ("Xe tải chở cát chạy ban đêm làm nứt mặt đường bê tông liên "
+                              "thôn.")

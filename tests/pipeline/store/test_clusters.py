@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -132,3 +133,45 @@ def test_rebuild_gives_what_ingest_gave(store: PetitionStore) -> None:
     assert _partition(store) == whole and len(whole) == 3
     with store.engine.connect() as conn:
         assert set(conn.execute(sa.select(term_days))) == terms
+
+
+def test_sqlite_upgrade_keeps_buckets_and_term_counts_in_key_order(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from pipeline.store import create_db_engine
+    from pipeline.store.database import MIGRATIONS_DIR
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+
+    def tables() -> dict[str, tuple[bool, list[tuple[object, ...]]]]:
+        with engine.connect() as conn:
+            return {name: (
+                "WITHOUT ROWID" in conn.exec_driver_sql(
+                    f"SELECT sql FROM sqlite_master WHERE name = '{name}'").scalar_one(),
+                sorted(tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {name}")))
+                for name in ("near_duplicate_bands", "term_days")}
+
+    def upgrade(target: str, *, down: bool = False) -> None:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(config, target)
+
+    upgrade("0006")
+    store = PetitionStore(engine)
+    store.write_batch([petition_row(TEMPLATES[0].format(w="ông Ba", v="sớm")),
+                       petition_row(TEMPLATES[1].format(w="bà Tư", v="ngay"),
+                                    day=date(2025, 3, 12))], [], [])
+    before = tables()
+    assert [kept for kept, _ in before.values()] == [False, False]
+    assert all(rows for _, rows in before.values())
+    upgrade("0007")
+    after = tables()
+    assert {name: rows for name, (_, rows) in after.items()} == {
+        name: rows for name, (_, rows) in before.items()}
+    assert [kept for kept, _ in after.values()] == [True, True]
+    upgrade("0006", down=True)
+    assert tables() == before
+    engine.dispose()
