@@ -350,16 +350,25 @@ def reviewed_petitions(engine: Engine, *, start: date | None = None, end: date |
                                                              petitions.c.id)).mappings()]
 
 
+def follow_up_started(engine: Engine) -> bool:
+    """True once anyone has recorded a status, owner or due day on a petition."""
+    query = sa.select(petition_events.c.id).where(petition_events.c.action == "status").limit(1)
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
 def case_counts(engine: Engine, *, today: date, start: date | None = None,
                 end: date | None = None, places_allowed: Any = None,
-                due_days: Mapping[str, int] | None = None) -> dict[str, int]:
+                due_days: Mapping[str, int] | None = None,
+                ids: set[int] | None = None) -> dict[str, int]:
     """Count petitions received between two days by status, on time, late and overdue.
 
     `answered_on_time`/`answered_late` compare the answer day with the due day;
-    `overdue` counts open cases past their due day on `today`.
+    `overdue` counts open cases past their due day on `today`. `ids` keeps only those petitions
+    (a report over one area).
     """
-    query = sa.select(petitions.c.case_status, petitions.c.received_at, petitions.c.due_on,
-                      petitions.c.source_type, petitions.c.answered_on
+    query = sa.select(petitions.c.id, petitions.c.case_status, petitions.c.received_at,
+                      petitions.c.due_on, petitions.c.source_type, petitions.c.answered_on
                       ).where(petitions.c.is_response.is_(False))
     if start is not None:
         query = query.where(petitions.c.received_at >= start)
@@ -371,6 +380,8 @@ def case_counts(engine: Engine, *, today: date, start: date | None = None,
                                                "overdue": 0, "total": 0}
     with engine.connect() as conn:
         for row in conn.execute(query).mappings():
+            if ids is not None and row["id"] not in ids:
+                continue
             counts["total"] += 1
             counts[row["case_status"]] = counts.get(row["case_status"], 0) + 1
             due = due_day(row, due_days)

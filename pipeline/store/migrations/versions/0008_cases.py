@@ -2,7 +2,7 @@
 keep a history of who changed what
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 
 Existing petitions start as 'received' and unreviewed; their due date follows from their
 source type and receipt day until someone sets one.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 
 
 def upgrade() -> None:
