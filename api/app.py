@@ -22,6 +22,7 @@ from api.routes import (
     admin,
     alerts,
     auth,
+    cases,
     classify,
     health,
     imports,
@@ -81,8 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          path=settings.runs_dir / RATE_LIMIT_FILE)
     app.state.imports = imports.ImportJobs()
-    for module in (health, auth, petitions, imports, classify, monitoring, alerts, reports,
-                   admin):
+    for module in (health, auth, petitions, imports, classify, monitoring, alerts, cases,
+                   reports, admin):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web.router)
     _install_error_handlers(app)

@@ -330,30 +330,59 @@ def _progress_line(message: str) -> None:
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option("--data", help="Tệp CSV/JSONL có nhãn")],
     out: Annotated[Path, typer.Option("--out", help="Nơi ghi tệp mô hình")],
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Tệp CSV/JSONL có nhãn (mặc định với --with-corrections: bộ văn bản "
+        "của hệ thống)")] = None,
     text_col: Annotated[str, typer.Option("--text-col", help="Tên cột nội dung")] = "text",
     label_col: Annotated[str, typer.Option("--label-col", help="Tên cột nhãn")] = "topics",
     sep: Annotated[str, typer.Option("--sep", help="Ký tự ngăn cách nhiều nhãn")] = "|",
+    with_corrections: Annotated[bool, typer.Option(
+        "--with-corrections", help="Thêm các đơn cán bộ đã kiểm tra, sửa nhãn trong cơ sở dữ "
+        "liệu")] = False,
+    weight: Annotated[int, typer.Option(
+        "--weight", min=1, max=20, help="Mỗi đơn đã kiểm tra được tính bằng chừng này văn bản")]
+    = 3,
     as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
 ) -> None:
     """Huấn luyện mô hình phân loại trên tệp có nhãn của đơn vị (một hoặc nhiều nhãn)."""
     import time
 
-    from models.data import LabelledDataError, read_labelled
+    from models.data import LabelledDataError, read_corpus, read_labelled
     from models.train import describe, train_classifier
     from pipeline.text.classify import save_classifier
 
+    if data is None and not with_corrections:
+        fail("thiếu --data (tệp có nhãn) hoặc --with-corrections", 2)
+    settings = get_settings()
     try:
-        labelled = read_labelled(data, text_col=text_col, label_col=label_col, sep=sep)
+        if data is not None:
+            labelled = read_labelled(data, text_col=text_col, label_col=label_col, sep=sep)
+            labelled.signals = None  # an office's own file rarely carries our signal labels
+        else:
+            labelled = read_corpus(settings.data_dir / "corpus")
     except LabelledDataError as error:
         fail(str(error), 2)
-    labelled.signals = None  # an office's own file rarely carries our signal labels
+    reviewed = None
+    if with_corrections:
+        from models.corrections import read_reviewed
+        from models.corrections import with_corrections as merge
+        from pipeline.store import StoreError
+
+        try:
+            reviewed = read_reviewed(open_store(settings).engine)
+        except StoreError as error:
+            fail(str(error), 2)
+        if not reviewed.ids:
+            fail("chưa có đơn nào được kiểm tra trong cơ sở dữ liệu (xem hàng đợi kiểm tra "
+                 "trên trang theo dõi)", 1)
+        labelled = merge(labelled, reviewed.data, weight=weight)
     started = time.perf_counter()
     if not as_json:
-        _progress_line(f"huấn luyện trên {len(labelled.texts)} văn bản")
+        extra = f", trong đó {len(reviewed.ids)} đơn đã kiểm tra" if reviewed else ""
+        _progress_line(f"huấn luyện trên {len(labelled.texts)} văn bản{extra}")
     try:
-        model = train_classifier(labelled, with_signals=False)
+        model = train_classifier(labelled, with_signals=labelled.signals is not None)
     except ValueError as error:
         fail(f"không huấn luyện được: {error}", 2)
     seconds = time.perf_counter() - started
@@ -364,6 +393,11 @@ def train(
         "train_seconds": round(seconds, 2), "model": str(out), "sha256": digest,
         "selection": getattr(model.topic_model, "selection_", None),
     }
+    if reviewed is not None:
+        from models.corrections import record_corrections
+
+        summary["corrections"] = len(reviewed.ids)
+        summary["corrections_file"] = str(record_corrections(out, reviewed, weight))
     if as_json:
         console.print_json(json.dumps(summary, ensure_ascii=False))
         return
@@ -371,7 +405,8 @@ def train(
     console.print(
         f"Đã huấn luyện mô hình {kind} trên {summary['texts']} văn bản "
         f"({len(summary['labels'])} nhãn) trong {seconds:.1f} giây; bỏ qua "
-        f"{labelled.skipped} dòng thiếu nội dung hoặc nhãn.\nĐã ghi: {out}", highlight=False,
+        f"{labelled.skipped} dòng thiếu nội dung, nhãn hoặc trùng đơn đã kiểm tra.\n"
+        f"Đã ghi: {out}", highlight=False,
     )
     if summary["selection"]:
         chosen = summary["selection"]
@@ -379,15 +414,25 @@ def train(
             f"Tham số chọn bằng kiểm định chéo trên chính tệp huấn luyện: C = {chosen['c']}, "
             f"{'có' if chosen['chars'] else 'không'} dùng n-gram ký tự.", highlight=False,
         )
+    if reviewed is not None:
+        console.print(f"Các đơn đã kiểm tra dùng để huấn luyện ghi trong: "
+                      f"{summary['corrections_file']}", highlight=False)
 
 
 @app.command()
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", help="Tệp CSV/JSONL có nhãn")],
+    data: Annotated[Path | None, typer.Option("--data", help="Tệp CSV/JSONL có nhãn")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Tệp mô hình")] = None,
     text_col: Annotated[str, typer.Option("--text-col")] = "text",
     label_col: Annotated[str, typer.Option("--label-col")] = "topics",
     sep: Annotated[str, typer.Option("--sep")] = "|",
+    on_reviewed: Annotated[bool, typer.Option(
+        "--on-reviewed", help="Đánh giá trên các đơn cán bộ đã kiểm tra (mặc định: trong tháng "
+        "này)")] = False,
+    start: Annotated[str | None, typer.Option("--from", metavar="NGÀY",
+                                               help=f"Kiểm tra từ ngày, {DAY_HELP}")] = None,
+    end: Annotated[str | None, typer.Option("--to", metavar="NGÀY",
+                                             help="Kiểm tra đến ngày")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
 ) -> None:
     """Đánh giá mô hình trên tệp có nhãn: độ chính xác, F1, từng nhãn, bảng nhầm lẫn."""
@@ -396,9 +441,16 @@ def evaluate(
     from pipeline.text.features import ModelLoadError
 
     settings = get_settings()
+    if (data is None) == (not on_reviewed):
+        fail("chọn một trong hai: --data (tệp có nhãn) hoặc --on-reviewed", 2)
     try:
-        labelled = read_labelled(data, text_col=text_col, label_col=label_col, sep=sep)
         classifier = load_default_classifier(settings, model)
+        if on_reviewed:
+            _evaluate_reviewed(settings, classifier, _parse_day(start, "--from"),
+                               _parse_day(end, "--to"), as_json)
+            return
+        assert data is not None
+        labelled = read_labelled(data, text_col=text_col, label_col=label_col, sep=sep)
     except (LabelledDataError, ModelLoadError, UserError) as error:
         fail(str(error), 2)
     if classifier is None:
@@ -412,6 +464,39 @@ def evaluate(
         console.print_json(json.dumps(metrics, ensure_ascii=False))
         return
     print_metrics(metrics)
+
+
+def _evaluate_reviewed(settings: Settings, classifier: Any, first: date | None,
+                       last: date | None, as_json: bool) -> None:
+    """Print the model's agreement with the petitions reviewed between two days."""
+    from models.corrections import agreement, read_reviewed
+    from pipeline.store import StoreError
+
+    if classifier is None:
+        fail("chưa có mô hình mặc định; dùng --model hoặc chạy lệnh train", 2)
+    if first is None and last is None:
+        first = _today().replace(day=1)
+    try:
+        reviewed = read_reviewed(open_store(settings).engine, start=first, end=last)
+    except StoreError as error:
+        fail(str(error), 2)
+    if not reviewed.ids:
+        fail("không có đơn nào được kiểm tra trong khoảng này"
+             + (f" (từ {first:%d/%m/%Y})" if first else ""), 1)
+    result = agreement(classifier, reviewed)
+    if as_json:
+        console.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(title=f"Mô hình so với {result['n']} đơn đã kiểm tra "
+                  f"({result['corrected']} đơn có sửa nhãn)", show_header=False)
+    table.add_row("Khớp cả bộ lĩnh vực (mô hình này)", f"{result['agreement']:.1%}")
+    table.add_row("Khớp cả bộ lĩnh vực (nhãn lúc nhập đơn)", f"{result['agreement_at_ingest']:.1%}")
+    table.add_row("F1 macro / micro", f"{result['macro_f1']:.3f} / {result['micro_f1']:.3f}")
+    console.print(table)
+    if result["wrong_ids"]:
+        shown = ", ".join(str(i) for i in result["wrong_ids"][:20])
+        console.print(f"Đơn mô hình vẫn gán khác cán bộ: {shown}"
+                      + (" …" if len(result["wrong_ids"]) > 20 else ""), highlight=False)
 
 
 def print_metrics(metrics: dict) -> None:  # type: ignore[type-arg]

@@ -46,6 +46,10 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/trends"): (404,),
     ("get", "/api/v1/reports/monthly"): (404,),
     ("post", "/api/v1/auth/session"): (401,),
+    ("post", "/api/v1/petitions/{petition_id}/review"): (409,),
+    ("post", "/api/v1/petitions/cases"): (404,),
+    ("post", "/api/v1/alerts/{alert_id}/assign"): (409,),
+    ("post", "/api/v1/alerts/{alert_id}/reopen"): (409,),
 }
 
 

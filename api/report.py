@@ -44,6 +44,7 @@ from pipeline.monitor.span import findings_over
 from pipeline.monitor.trends import area_labels
 from pipeline.records import SOURCE_TYPE_NAMES
 from pipeline.store import AlertStore, PetitionFilter, PetitionStore, list_petitions
+from pipeline.store.cases import case_counts, follow_up_started
 from pipeline.taxonomy import default_taxonomy, topic_names
 from pipeline.text.redact import find_pii, redact
 from pipeline.text.signals import SIGNALS, UNKNOWN_AREA
@@ -375,6 +376,10 @@ class _Data:
     alerts: list[dict[str, Any]]
     numbers: dict[int, str | tuple[str, str]]
     now: datetime
+    # Follow-up of the month's petitions (None while the office records no status) and the day
+    # overdue cases were counted on.
+    cases: dict[str, int] | None = None
+    cases_on: date | None = None
 
 
 def _data_range(first_day: date | None, last_day: date | None) -> str:
@@ -745,9 +750,13 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
     alerts = _month_alerts(AlertStore(store.engine), period, area, area_ids)
     shown = [i for e in (*findings.hotspots, *findings.emerging)
              for i in sorted(e.petition_ids)[:_MAX_IDS]]
+    now = datetime.now(UTC)
+    cases_on = min(period.end, now.date())
+    cases = (case_counts(store.engine, today=cases_on, start=period.start, end=period.end,
+                         ids=area_ids) if follow_up_started(store.engine) else None)
     return _Data(period, unit, area.strip() if area else None, first_day, current,
                  _in_month(scope, period.previous), _in_month(scope, period.last_year), commune,
-                 findings, alerts, _office_numbers(store, shown), datetime.now(UTC))
+                 findings, alerts, _office_numbers(store, shown), now, cases, cases_on)
 
 
 def _body(writer: _Writer, data: _Data) -> None:
@@ -958,19 +967,40 @@ def _handled_on_time(row: dict[str, Any], now: datetime) -> bool | None:
     return None if now.replace(tzinfo=None) <= limit else False
 
 
+def _tracked_cases(writer: _Writer, data: _Data) -> None:
+    """Section II.1 from the follow-up recorded on the system."""
+    counts = data.cases or {}
+    day = data.cases_on or data.period.end
+    writer.body(f"1. Giải quyết đơn thư, phản ánh, kiến nghị nhận trong tháng (theo dõi trên hệ "
+                f"thống; hạn xử lý tính từ ngày nhận theo loại đơn; số liệu đến ngày "
+                f"{day:%d/%m/%Y}):")
+    rows = [[label, vn_int(counts.get(key, 0))] for key, label in (
+        ("resolved", "Đã giải quyết"), ("answered", "Đã trả lời"),
+        ("answered_on_time", "Trong đó: trả lời, giải quyết đúng hạn"),
+        ("answered_late", "Trong đó: trả lời, giải quyết trễ hạn"),
+        ("in_progress", "Đang xử lý"), ("received", "Mới tiếp nhận, chưa xử lý"),
+        ("overdue", "Quá hạn mà chưa trả lời, giải quyết"))]
+    rows.append(["Tổng số đơn nhận trong tháng", vn_int(counts.get("total", 0))])
+    writer.table(["Kết quả", "Số đơn"], rows, size=12, bold_last=True, first_width_cm=11)
+
+
 def _handling(writer: _Writer, data: _Data) -> None:
     period = data.period
     writer.heading("II. KẾT QUẢ GIẢI QUYẾT")
-    writer.body("1. Giải quyết đơn thư, phản ánh, kiến nghị: hệ thống Tâm tư chưa theo dõi việc "
-                "thụ lý, thời hạn và kết quả giải quyết từng đơn, nên số liệu dưới đây do bộ "
-                "phận tiếp công dân tổng hợp và điền:")
-    rows = [[label, FILL] for label in (
-        "Đã giải quyết xong", "Đang giải quyết, còn trong hạn", "Quá hạn giải quyết",
-        "Chuyển đơn, hướng dẫn đến cơ quan có thẩm quyền", "Lưu đơn (không đủ điều kiện xử lý)")]
-    table = writer.table(["Kết quả", "Số đơn"], rows, size=12, first_width_cm=11)
-    for row in table.rows[1:]:
-        cell = row.cells[1]
-        cell.paragraphs[0].runs[0].font.highlight_color = _yellow()
+    if data.cases is not None:
+        _tracked_cases(writer, data)
+    else:
+        writer.body("1. Giải quyết đơn thư, phản ánh, kiến nghị: đơn vị chưa cập nhật trạng thái "
+                    "giải quyết đơn trên hệ thống Tâm tư (mục «Giải quyết đơn»), nên số liệu dưới "
+                    "đây do bộ phận tiếp công dân tổng hợp và điền:")
+        rows = [[label, FILL] for label in (
+            "Đã giải quyết xong", "Đang giải quyết, còn trong hạn", "Quá hạn giải quyết",
+            "Chuyển đơn, hướng dẫn đến cơ quan có thẩm quyền",
+            "Lưu đơn (không đủ điều kiện xử lý)")]
+        table = writer.table(["Kết quả", "Số đơn"], rows, size=12, first_width_cm=11)
+        for row in table.rows[1:]:
+            cell = row.cells[1]
+            cell.paragraphs[0].runs[0].font.highlight_color = _yellow()
     writer.body(f"2. Xử lý cảnh báo điểm nóng (theo dõi trên hệ thống; đúng hạn: được tiếp nhận "
                 f"trong {HANDLING_DAYS} ngày kể từ khi cảnh báo phát sinh):")
     if not data.alerts:

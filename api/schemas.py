@@ -93,6 +93,19 @@ class PetitionPublic(BaseModel):
     extra_columns: dict[str, Any] = Field(
         default_factory=dict,
         description="Các cột khác của tệp gốc (giá trị bị ẩn với vai trò dưới cán bộ phụ trách)")
+    case_status: str = Field(default="received", description=(
+        "Trạng thái xử lý: received (tiếp nhận), in_progress (đang xử lý), answered (đã trả "
+        "lời), resolved (đã giải quyết)"))
+    owner: str | None = Field(default=None, description="Người phụ trách")
+    due_on: date | None = Field(default=None, description="Hạn xử lý")
+    overdue: bool = Field(default=False, description="Còn mở sau hạn xử lý")
+    answered_on: date | None = None
+    reviewed_at: UtcDateTime | None = Field(default=None, description="Lúc đã kiểm tra nhãn")
+    reviewed_by: str | None = None
+    model_topics: list[str] | None = Field(
+        default=None, description="Lĩnh vực mô hình gán trước khi cán bộ sửa (nếu có sửa)")
+    confidence: float | None = Field(
+        default=None, description="Độ tin cậy của mô hình (xác suất đã hiệu chỉnh)")
 
 
 class PetitionsPublic(BaseModel):

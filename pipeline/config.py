@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     ingest_workers: int | None = None
     dask_address: str | None = None
     dask_connect_timeout: float = 20.0
+    # Follow-up: days from receipt to the due day per source type, over the defaults of
+    # pipeline.store.cases.DEFAULT_DUE_DAYS (JSON in TAMTU_DUE_DAYS, e.g. {"complaint": 55}).
+    due_days: dict[str, int] = {}
+    # Review: the model's agreement with this month's reviewed petitions below this is a warning.
+    agreement_warning: float = 0.8
 
 
 @lru_cache(maxsize=1)

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 
 from pipeline.config import Settings
 from pipeline.store import PetitionStore, create_db_engine, metadata, migrate
 from tests.pg_server import PostgresServer
+
+# Tests never assert on timings: hypothesis's per-example deadline (200 ms) only made property
+# tests fail on a busy machine. Loaded here, before any test module is imported.
+hypothesis_settings.register_profile("tamtu", deadline=None)
+hypothesis_settings.load_profile("tamtu")
 
 
 @pytest.fixture(scope="session")

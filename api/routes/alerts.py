@@ -78,6 +78,7 @@ class AlertPublic(BaseModel):
     acked_by: str | None
     resolved_at: UtcDateTime | None
     resolved_by: str | None
+    assignee: str | None = None
 
 
 class AlertsPublic(BaseModel):

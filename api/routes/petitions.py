@@ -51,6 +51,7 @@ from pipeline.process import record_place
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
+from pipeline.store.cases import CASE_STATUSES, enrich
 from pipeline.taxonomy import OTHER, default_taxonomy
 from pipeline.text.redact import redact_metadata
 from pipeline.text.scopes import PlaceKey
@@ -157,7 +158,8 @@ def _names_personal_data(query: str) -> bool:
 def _filters(
     principal: Principal, topic: str | None, area: str | None, start: date | None,
     end: date | None, source_type: str | None, signal: str | None, q: str | None,
-    ids: str | None = None,
+    ids: str | None = None, status: str | None = None, overdue_on: date | None = None,
+    due_days: dict[str, int] | None = None,
 ) -> PetitionFilter:
     if start and end and start > end:
         raise HTTPException(422, "Ngày 'from' phải trước ngày 'to'")
@@ -177,7 +179,8 @@ def _filters(
         raise HTTPException(422, f"Tối đa {MAX_IDS} số hiệu đơn mỗi lần")
     return PetitionFilter(topic=topic, area=area, start=start, end=end,
                           source_type=source_type, signal=signal, q=q,
-                          places_allowed=principal.places(), ids=id_list)
+                          places_allowed=principal.places(), ids=id_list, case_status=status,
+                          overdue_on=overdue_on, due_days=tuple((due_days or {}).items()))
 
 
 @router.get("", response_model=PetitionsPublic, summary="Danh sách đơn, lọc và phân trang",
@@ -186,6 +189,7 @@ def read_petitions(
     request: Request,
     principal: Analyst,
     engine: EngineDep,
+    settings: SettingsDep,
     topic: TopicFilter = None,
     area: Annotated[str | None, Query(max_length=200)] = None,
     start: Annotated[IsoDay | None, Query(alias="from")] = None,
@@ -200,12 +204,20 @@ def read_petitions(
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
     sort: Annotated[Literal["newest", "oldest", "area", "number"], Query(
         description="Thứ tự: mới nhận trước, cũ trước, theo địa bàn, theo số hiệu")] = "newest",
+    status: Annotated[Literal[CASE_STATUSES] | None, Query(  # type: ignore[valid-type]
+        description="Trạng thái xử lý")] = None,
+    overdue: Annotated[Literal["true", "false"], Query(
+        description="true: chỉ đơn còn mở đã quá hạn xử lý")] = "false",
+    as_of: Annotated[IsoDay | None, Query(
+        description="Ngày xét quá hạn (mặc định: hôm nay)")] = None,
 ) -> Any:
     """Return a page of petitions, or every matching one as CSV or XLSX, in the chosen order.
 
     A search word typed without diacritics matches every accented spelling of it.
     """
-    filters = _filters(principal, topic, area, start, end, source_type, signal, q, ids)
+    today = as_of or date.today()
+    filters = _filters(principal, topic, area, start, end, source_type, signal, q, ids,
+                       status, today if overdue == "true" else None, settings.due_days)
     if format == "xlsx":
         return _xlsx(engine, filters, principal, request, sort)
     if format == "csv":
@@ -216,8 +228,10 @@ def read_petitions(
         )
     rows, total = list_petitions(engine, filters, limit=limit, offset=offset, order=sort)
     audit_records(request, (r["id"] for r in rows))
-    return PetitionsPublic(data=[PetitionPublic(**petition_for(principal, r)) for r in rows],
-                           count=total, limit=limit, offset=offset)
+    return PetitionsPublic(
+        data=[PetitionPublic(**petition_for(principal, enrich(r, today, settings.due_days)))
+              for r in rows],
+        count=total, limit=limit, offset=offset)
 
 
 def _pages(engine: Any, filters: PetitionFilter, principal: Principal, sort: str,
@@ -297,8 +311,8 @@ def _csv_cell(name: str, value: Any) -> Any:
 
 
 @router.get("/{petition_id}", response_model=PetitionPublic, summary="Một đơn")
-def read_petition(petition_id: RecordId, request: Request, principal: Analyst, engine: EngineDep
-                  ) -> PetitionPublic:
+def read_petition(petition_id: RecordId, request: Request, principal: Analyst, engine: EngineDep,
+                  settings: SettingsDep) -> PetitionPublic:
     """Return one petition by id."""
     row = get_petition(engine, petition_id)
     if row is None:
@@ -309,4 +323,4 @@ def read_petition(petition_id: RecordId, request: Request, principal: Analyst, e
     row["near_duplicates"] = [m for m in row["near_duplicates"]
                               if principal.may_see_area(m["area"])]
     audit_records(request, [petition_id])
-    return PetitionPublic(**petition_for(principal, row))
+    return PetitionPublic(**petition_for(principal, enrich(row, date.today(), settings.due_days)))

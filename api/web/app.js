@@ -293,6 +293,7 @@ async function boot() {
   $("as-of-latest").addEventListener("click", () => setAsOf(null));
   readUrl();
   $("import-start").addEventListener("submit", startImport);
+  bindCases();
   try {
     state.me = await api("/auth/me");
   } catch (error) {
@@ -321,6 +322,8 @@ function startDashboard() {
     restoreForms();
     refreshViews().then(scrollToView);
     if (atLeast("analyst")) loadPetitions();
+    if (atLeast("officer")) loadQueue();
+    openFromUrl();
     if (atLeast("admin")) { loadRules(); loadAdmin(); }
   }).catch((error) => say(`Không tải được danh mục lĩnh vực: ${error.message}`, true));
   setDefaultReportMonth();
@@ -418,7 +421,10 @@ function alertItem(alert) {
       + ` · ${ALERT_STATUS_NAMES[alert.status] || alert.status}`),
     el("div", { class: "links" },
       petitionLink(alert.area, alert.topic, alert.window_start, alert.window_end,
-        alert.petition_ids), ack));
+        alert.petition_ids), ack,
+      el("button", { type: "button", class: "small secondary",
+        "aria-label": `Xử lý, lịch sử cảnh báo ${topicName(alert.topic)} tại ${alert.area}`,
+        onclick: () => openAlert(alert.id) }, "Xử lý, lịch sử")));
 }
 
 async function acknowledge(alert, button) {
@@ -460,6 +466,9 @@ function refreshViews() {
   // Hot spots first: their answer says which day "latest" is, which the others need.
   return loadToday().then(() => {
     loadEmerging();
+    loadCaseSummary();
+    // Overdue is judged on the chosen day, so that list follows the date too.
+    if (atLeast("analyst") && state.petitionFilters.overdue) loadPetitions();
     return loadChart().then(loadHeatmap);
   });
 }
@@ -490,7 +499,9 @@ async function loadToday() {
   loadAlerts();
 }
 
-const ALERT_STATUS_NAMES = { open: "đang mở", acknowledged: "đã nắm", resolved: "đã giải quyết" };
+const ALERT_STATUS_NAMES = {
+  open: "đang mở", acknowledged: "đã nắm", resolved: "đã giải quyết", closed: "đã qua đợt",
+};
 
 async function loadAlerts() {
   const list = $("alert-list");
@@ -807,7 +818,10 @@ function drawHeatmap(rows, period, level, day, limits = new Map()) {
 
 // ------------------------------------------------------------------ petitions
 function petitionParams() {
-  return { ...state.petitionFilters };
+  const params = { ...state.petitionFilters };
+  // "Overdue" is judged on the day the page shows, like every other view.
+  if (params.overdue) params.as_of = effectiveDate();
+  return params;
 }
 
 async function loadPetitions() {
@@ -827,17 +841,21 @@ async function loadPetitions() {
     $("pet-prev").disabled = result.offset === 0;
     $("pet-next").disabled = last >= result.count;
     const showSender = atLeast("officer");
-    const head = el("tr", {}, ["Số", "Ngày nhận", "Địa bàn", "Loại", "Lĩnh vực", "Dấu hiệu"]
-      .map((h) => el("th", { scope: "col" }, h)),
+    const head = el("tr", {}, ["Số", "Ngày nhận", "Địa bàn", "Loại", "Lĩnh vực", "Dấu hiệu",
+      "Xử lý"].map((h) => el("th", { scope: "col" }, h)),
     showSender ? el("th", { scope: "col" }, "Người gửi") : null,
     el("th", { scope: "col" }, "Nội dung"));
     const body = result.data.map((p) => el("tr", {},
-      el("td", { class: "num" }, p.id),
+      el("td", { class: "num" }, el("button", {
+        type: "button", class: "link", "aria-label": `Xem đơn số ${p.id}`,
+        onclick: () => openPetition(p.id),
+      }, `${p.id} ›`)),
       el("td", {}, fmtDate(p.received_at)),
       el("td", {}, p.area),
       el("td", {}, sourceName(p.source_type)),
       el("td", {}, p.topics.map(topicName).join("; ")),
       el("td", {}, p.signals.map((s) => state.signalNames[s] || s).join("; ")),
+      el("td", {}, caseCell(p)),
       showSender ? el("td", {}, [p.sender_name, p.sender_contact].filter(Boolean).join(" · ")) : null,
       el("td", { class: "text" }, petitionText(p.text, filters.q))));
     wrap.replaceChildren(result.data.length

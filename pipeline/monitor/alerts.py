@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from pipeline.store import AlertStore
+from pipeline.store.cases import alert_event
 from pipeline.text.redact import redact
 
 if TYPE_CHECKING:
@@ -575,10 +576,13 @@ def ack_alert(
     *, now: datetime | None = None,
 ) -> dict[str, Any]:
     """Return the alert after marking it acknowledged (taken in hand) by `user`."""
-    return _transition(alert_store, alert_id, ("open",), "xác nhận", {
+    alert = _transition(alert_store, alert_id, ("open",), "xác nhận", {
         "status": "acknowledged", "acked_at": _utc_naive(now), "acked_by": _user(user),
         "ack_note": note,
     })
+    alert_event(alert_store.engine, alert_id, user, "ack", note=note,
+                changes={"status": ["open", "acknowledged"]}, now=alert["updated_at"])
+    return alert
 
 
 def resolve_alert(
@@ -586,10 +590,15 @@ def resolve_alert(
     *, now: datetime | None = None,
 ) -> dict[str, Any]:
     """Return the alert after marking it resolved by `user` (its episode goes silent)."""
-    return _transition(alert_store, alert_id, ("open", "acknowledged", "closed"), "giải quyết", {
+    existing = alert_store.get_alert(alert_id)
+    before = existing["status"] if existing else None
+    alert = _transition(alert_store, alert_id, ("open", "acknowledged", "closed"), "giải quyết", {
         "status": "resolved", "resolved_at": _utc_naive(now), "resolved_by": _user(user),
         "resolve_note": note,
     })
+    alert_event(alert_store.engine, alert_id, user, "resolve", note=note,
+                changes={"status": [before, "resolved"]}, now=alert["updated_at"])
+    return alert
 
 
 def _user(user: str) -> str:
@@ -653,15 +662,17 @@ def alert_message(delivery: Mapping[str, Any], base_url: str) -> dict[str, Any]:
         "alert_id": delivery["alert_id"],
         "revision": delivery["revision"],
         "alert": payload,
-        "links": _links(payload, base_url),
+        "links": _links(payload, base_url, delivery["alert_id"]),
     }
 
 
-def _links(payload: Mapping[str, Any], base_url: str) -> dict[str, str]:
+def _links(payload: Mapping[str, Any], base_url: str, alert_id: int) -> dict[str, str]:
     root = base_url.rstrip("/") + "/api/v1"
     petitions = urlencode({"topic": payload["topic"], "area": payload["area"],
                            "from": payload["window_start"], "to": payload["window_end"]})
     return {
+        # The alert's page in the dashboard: handling, assignee and history.
+        "alert": f"{base_url.rstrip('/')}/?{urlencode({'alert': alert_id})}#today",
         "hotspots": f"{root}/hotspots?{urlencode({'as_of': payload['window_end']})}",
         "petitions": f"{root}/petitions?{petitions}",
     }
@@ -684,7 +695,7 @@ def email_subject(payload: Mapping[str, Any], event: str) -> str:
 def email_body(delivery: Mapping[str, Any], base_url: str) -> str:
     """Return the Vietnamese plain-text body of an alert e-mail (aggregates and ids only)."""
     payload = delivery["payload"]
-    links = _links(payload, base_url)
+    links = _links(payload, base_url, delivery["alert_id"])
     previous = payload.get("previous")
     lines = [
         "Kính gửi đồng chí,",
@@ -705,6 +716,7 @@ def email_body(delivery: Mapping[str, Any], base_url: str) -> str:
         f"Nhận định: {payload['explanation']}",
         "",
         f"Mã đơn thư liên quan: {_id_list(payload['petition_ids'])}",
+        f"Xử lý cảnh báo (giao việc, ghi chú, giải quyết): {links['alert']}",
         f"Xem các điểm nóng: {links['hotspots']}",
         f"Xem danh sách đơn thư: {links['petitions']}",
         "",

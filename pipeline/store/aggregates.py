@@ -129,6 +129,47 @@ def add_petitions(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     bump_version(conn)
 
 
+def move_petition(conn: Connection, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Move one petition's counts from its old labels or place to its new ones, in the caller's
+    transaction (a reviewer's correction); the result equals a rebuild from the rows.
+
+    Cells that fall to zero are deleted, and the first-seen day of every place × topic the
+    petition left is recomputed from the remaining counts.
+    """
+    before: Cells = {}
+    after: Cells = {}
+    add_to_cells(before, old)
+    add_to_cells(after, new)
+    delta: Cells = {}
+    for key in before.keys() | after.keys():
+        was = before.get(key, [0] * len(after.get(key, ())))
+        now = after.get(key, [0] * len(was))
+        change = [b - a for a, b in zip(was, now, strict=True)]
+        if any(change):
+            delta[key] = change
+    if not delta:
+        return
+    _write_cells(conn, delta)
+    left = [key for key in delta if key[0] != SOURCE_TOTALS and delta[key][0] < 0]
+    for key in left:
+        conn.execute(sa.delete(daily_counts).where(
+            *(daily_counts.c[c] == v for c, v in zip(KEY, key, strict=True)),
+            daily_counts.c.count <= 0))
+    places = {(key[2], key[3], key[4], key[6]) for key in left if key[2]}
+    for village, commune, province, topic in places:
+        same = (daily_counts.c.village == village, daily_counts.c.commune == commune,
+                daily_counts.c.province == province, daily_counts.c.topic == topic,
+                daily_counts.c.day > UNDATED_DAY)
+        first = conn.execute(sa.select(sa.func.min(daily_counts.c.day)).where(*same)).scalar()
+        where = (first_seen.c.village == village, first_seen.c.commune == commune,
+                 first_seen.c.province == province, first_seen.c.topic == topic)
+        if first is None:
+            conn.execute(sa.delete(first_seen).where(*where))
+        else:
+            conn.execute(sa.update(first_seen).where(*where).values(first_day=first))
+    bump_version(conn)
+
+
 def current_version(engine: Engine) -> int:
     """Return the data version (0 for a database never written to)."""
     with engine.connect() as conn:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from pipeline.intake.normalize import fold_diacritics
 from pipeline.store.aggregates import add_petitions
+from pipeline.store.cases import overdue_condition, same_place
 from pipeline.store.clusters import cluster_of, index_petitions
 from pipeline.store.database import chunks, utcnow, write_rows
 from pipeline.store.schema import (
@@ -313,9 +314,20 @@ class PetitionFilter:
     places_allowed: tuple[tuple[str | None, str | None, str | None], ...] | None = None
     ids: tuple[int, ...] | None = None
     include_responses: bool = False
+    # Follow-up: one case status, and/or only cases still open after their due day on
+    # `overdue_on` (due days per source type from `due_days`, see pipeline.store.cases).
+    case_status: str | None = None
+    overdue_on: date | None = None
+    due_days: tuple[tuple[str, int], ...] = ()
 
 
-def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
+def _filtered(query: sa.Select[Any], filters: PetitionFilter, dialect: str = "sqlite"
+              ) -> sa.Select[Any]:
+    if filters.case_status:
+        query = query.where(petitions.c.case_status == filters.case_status)
+    if filters.overdue_on is not None:
+        query = query.where(overdue_condition(dialect, filters.overdue_on,
+                                              dict(filters.due_days)))
     if not filters.include_responses:
         query = query.where(petitions.c.is_response.is_(False))
     if filters.ids is not None:
@@ -335,7 +347,7 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
         query = query.where(folded(petitions.c.area).like(f"%{wanted}%", escape="\\"))
     if filters.places_allowed is not None:
         query = query.where(sa.or_(sa.false(), *(
-            _same_place(place) for place in filters.places_allowed
+            same_place(place) for place in filters.places_allowed
         )))
     if filters.start:
         query = query.where(petitions.c.received_at >= filters.start)
@@ -347,16 +359,6 @@ def _filtered(query: sa.Select[Any], filters: PetitionFilter) -> sa.Select[Any]:
         for word in filters.q.split():
             query = query.where(contains_word(petitions.c.text, word))
     return query
-
-
-def _same_place(place: tuple[str | None, str | None, str | None]) -> sa.ColumnElement[bool]:
-    """Petitions resolved to the very units of a scope place (an empty place matches nothing)."""
-    levels = [(column, value) for column, value in zip(
-        (petitions.c.village, petitions.c.commune, petitions.c.province), place, strict=True
-    ) if value is not None]
-    if not levels:
-        return sa.false()
-    return sa.and_(*(column == value for column, value in levels))
 
 
 PETITION_ORDERS = ("newest", "oldest", "area", "number")
@@ -385,13 +387,22 @@ def list_petitions(
     ``order`` is one of `PETITION_ORDERS`: newest or oldest received first, by area (newest
     first within an area), or by number.
     """
-    base = _filtered(sa.select(petitions), filters)
-    count_query = _filtered(sa.select(sa.func.count()).select_from(petitions), filters)
+    dialect = engine.dialect.name
+    base = _filtered(sa.select(petitions), filters, dialect)
+    count_query = _filtered(sa.select(sa.func.count()).select_from(petitions), filters, dialect)
     page = base.order_by(*_order(order))
     with engine.connect() as conn:
         total = int(conn.execute(count_query).scalar_one())
         rows = [dict(r._mapping) for r in conn.execute(page.limit(limit).offset(offset))]
     return rows, total
+
+
+def matching_ids(engine: Engine, filters: PetitionFilter, *, limit: int) -> list[int]:
+    """Return the ids of petitions matching the filters (at most `limit`, by number)."""
+    query = _filtered(sa.select(petitions.c.id), filters, engine.dialect.name)
+    with engine.connect() as conn:
+        return [int(i) for i in conn.execute(query.order_by(petitions.c.id).limit(limit))
+                .scalars()]
 
 
 def get_petition(engine: Engine, petition_id: int) -> dict[str, Any] | None:

@@ -56,6 +56,18 @@ petitions = sa.Table(
     sa.Column("run_id", sa.Integer, sa.ForeignKey("ingest_runs.id")),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("extra", sa.JSON, nullable=False),
+    # Follow-up (migration 0008): received → in_progress → answered / resolved, who owns the
+    # case, its due day (None: from the source type's days, see pipeline.store.cases), the day
+    # it was answered, who reviewed the labels and the model's own labels before a correction.
+    sa.Column("case_status", sa.String(20), nullable=False, server_default="received",
+              index=True),
+    sa.Column("owner", sa.Text),
+    sa.Column("due_on", sa.Date),
+    sa.Column("answered_on", sa.Date),
+    sa.Column("reviewed_at", sa.DateTime, index=True),
+    sa.Column("reviewed_by", sa.Text),
+    sa.Column("model_topics", sa.JSON),
+    sa.Column("model_signals", sa.JSON),
 )
 
 petition_topics = sa.Table(
@@ -142,6 +154,7 @@ alerts = sa.Table(
     sa.Column("resolved_at", sa.DateTime),
     sa.Column("resolved_by", sa.Text),
     sa.Column("resolve_note", sa.Text),
+    sa.Column("assignee", sa.Text),
     # At most one episode per (topic, area) is tracked at a time, even with concurrent evaluators.
     sa.Index(
         "uq_alerts_tracked_episode", "topic", "area", unique=True,
@@ -298,4 +311,33 @@ term_days = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("petitions", sa.Integer, nullable=False),
     sqlite_with_rowid=False,
+)
+
+
+# ---------------------------------------------------------------------- case histories (0008)
+# Who changed what on a petition (review, correction, status, owner, due day), and on an alert
+# (acknowledge, assign, note, resolve, reopen); `changes` maps a field to [old, new].
+petition_events = sa.Table(
+    "petition_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), nullable=False,
+              index=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("note", sa.Text),
+)
+
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("note", sa.Text),
 )

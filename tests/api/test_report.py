@@ -270,7 +270,7 @@ def test_handling_section_reports_alerts_and_leaves_petition_results_to_fill(
         june_report: Path) -> None:
     document = Document(str(june_report))
     texts = _section(_texts(document), "II. ", "III. ")
-    assert any("chưa theo dõi việc thụ lý, thời hạn và kết quả giải quyết" in t for t in texts)
+    assert any("chưa cập nhật trạng thái giải quyết đơn trên hệ thống" in t for t in texts)
     results = _table(document, "Kết quả")
     assert results["Quá hạn giải quyết"] == ["……………"]
     counts = _table(document, "Tình trạng")
@@ -280,6 +280,37 @@ def test_handling_section_reports_alerts_and_leaves_petition_results_to_fill(
     assert counts["Tổng số"] == ["3"]
     # Taken up today, long after the June alerts opened: every one is late.
     assert any("0 cảnh báo được tiếp nhận đúng hạn; 3 cảnh báo quá hạn" in t for t in texts)
+
+
+def test_handling_section_counts_the_follow_up_recorded_on_the_system(
+        store: PetitionStore, tmp_path: Path) -> None:
+    from pipeline.store import PetitionFilter, list_petitions
+    from pipeline.store.cases import update_cases
+
+    _fill(store, tmp_path)
+    june, total = list_petitions(store.engine, PetitionFilter(
+        start=date(2025, 6, 1), end=date(2025, 6, 30)), order="oldest", limit=100)
+    assert total >= 4
+    ids = [r["id"] for r in june]
+    # Answered in 3 days (in time), resolved after 90 (late for every source type), one in
+    # progress; the rest left as received.
+    update_cases(store.engine, ids[:1], "Cán bộ Hoa", status="answered",
+                 today=june[0]["received_at"] + timedelta(days=3))
+    update_cases(store.engine, ids[1:2], "Cán bộ Hoa", status="resolved",
+                 today=june[1]["received_at"] + timedelta(days=90))
+    update_cases(store.engine, ids[2:3], "Cán bộ Hoa", status="in_progress")
+    out = build_monthly_report(store, "2025-06", out=tmp_path / "theo-doi.docx",
+                               report_date=date(2025, 7, 2))
+    document = Document(str(out))
+    texts = _section(_texts(document), "II. ", "III. ")
+    assert any("theo dõi trên hệ thống" in t and "30/06/2025" in t for t in texts)
+    results = _table(document, "Kết quả")
+    assert results["Đã trả lời"] == ["1"] and results["Đã giải quyết"] == ["1"]
+    assert results["Trong đó: trả lời, giải quyết đúng hạn"] == ["1"]
+    assert results["Trong đó: trả lời, giải quyết trễ hạn"] == ["1"]
+    assert results["Đang xử lý"] == ["1"]
+    assert results["Tổng số đơn nhận trong tháng"] == [str(total)]
+    assert results["Mới tiếp nhận, chưa xử lý"] == [str(total - 3)]
 
 
 def test_assessment_and_tasks_mark_the_office_s_own_words(june_report: Path) -> None:

@@ -47,7 +47,8 @@ def test_index_links_versioned_local_assets(client: TestClient) -> None:
     assert "{{version}}" not in page.text
     assert "http://" not in page.text and "https://" not in page.text
     scripts = [part.split('"')[0] for part in page.text.split('<script src="')[1:]]
-    assert [s.split("?")[0] for s in scripts] == ["/static/vendor/plotly.min.js", "/static/app.js"]
+    assert [s.split("?")[0] for s in scripts] == [
+        "/static/vendor/plotly.min.js", "/static/app.js", "/static/cases.js"]
     for script in scripts:
         asset = client.get(script)
         assert asset.status_code == 200
