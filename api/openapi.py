@@ -107,8 +107,13 @@ def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
     Starlette names only the first route that matched the path, so a path served by two
     routes (GET and POST) would advertise one method.
     """
+    paths = document.get("paths", {})
+    if path in paths:
+        # A literal path ("/petitions/cases") is its own resource, even where a template
+        # ("/petitions/{petition_id}") would also match it.
+        return sorted(method.upper() for method in paths[path])
     methods: set[str] = set()
-    for template, operations in document.get("paths", {}).items():
+    for template, operations in paths.items():
         pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, path):
             methods.update(method.upper() for method in operations)

@@ -105,7 +105,7 @@ def hotspot_limits(
     store: StoreDep,
     monitor: MonitorDep,
     principal: Viewer,
-    as_of: Annotated[date | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
+    as_of: Annotated[IsoDay | None, Query(description="Ngày xét, YYYY-MM-DD")] = None,
     level: Literal["village", "commune"] = "village",
 ) -> dict[str, Any]:
     """Return per area × topic the usual week, the count that is a hot spot on its own and

@@ -529,12 +529,12 @@ _LEXICAL_FINDERS: tuple[_Finder, ...] = (
 # --------------------------------------------------------------------------- NER
 
 
-@lru_cache(maxsize=1)
 def _ner() -> Callable[[str], list[tuple[str, ...]]]:
-    # Imported on first use: loading underthesea's tagger costs about half a second.
-    from underthesea import ner
+    # Loaded on first use, under the one lock of every underthesea model: a thread calling
+    # while another loads it would meet a half-built tagger.
+    from pipeline.text.tokenize import underthesea_tool
 
-    return ner
+    return underthesea_tool("ner")
 
 
 def _fold_char(char: str) -> str:
