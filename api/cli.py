@@ -433,6 +433,9 @@ def evaluate(
                                                help=f"Kiểm tra từ ngày, {DAY_HELP}")] = None,
     end: Annotated[str | None, typer.Option("--to", metavar="NGÀY",
                                              help="Kiểm tra đến ngày")] = None,
+    include_trained: Annotated[bool, typer.Option(
+        "--include-trained", help="Với --on-reviewed: tính cả các đơn mô hình đã học (xem mô "
+        "hình đã học được các đơn sửa chưa)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON")] = False,
 ) -> None:
     """Đánh giá mô hình trên tệp có nhãn: độ chính xác, F1, từng nhãn, bảng nhầm lẫn."""
@@ -447,7 +450,8 @@ def evaluate(
         classifier = load_default_classifier(settings, model)
         if on_reviewed:
             _evaluate_reviewed(settings, classifier, _parse_day(start, "--from"),
-                               _parse_day(end, "--to"), as_json)
+                               _parse_day(end, "--to"), as_json,
+                               None if include_trained else model or settings.model_path)
             return
         assert data is not None
         labelled = read_labelled(data, text_col=text_col, label_col=label_col, sep=sep)
@@ -467,9 +471,11 @@ def evaluate(
 
 
 def _evaluate_reviewed(settings: Settings, classifier: Any, first: date | None,
-                       last: date | None, as_json: bool) -> None:
-    """Print the model's agreement with the petitions reviewed between two days."""
-    from models.corrections import agreement, read_reviewed
+                       last: date | None, as_json: bool, model: Path | None) -> None:
+    """Print the model's agreement with the petitions reviewed between two days, leaving out
+    those the `model` file was trained on (listed beside it by train --with-corrections);
+    None keeps them all."""
+    from models.corrections import agreement, read_reviewed, trained_on, without
     from pipeline.store import StoreError
 
     if classifier is None:
@@ -480,10 +486,14 @@ def _evaluate_reviewed(settings: Settings, classifier: Any, first: date | None,
         reviewed = read_reviewed(open_store(settings).engine, start=first, end=last)
     except StoreError as error:
         fail(str(error), 2)
+    seen = trained_on(model) if model is not None else set()
+    reviewed, left_out = without(reviewed, seen)
     if not reviewed.ids:
         fail("không có đơn nào được kiểm tra trong khoảng này"
-             + (f" (từ {first:%d/%m/%Y})" if first else ""), 1)
-    result = agreement(classifier, reviewed)
+             + (f" (từ {first:%d/%m/%Y})" if first else "")
+             + (f"; {left_out} đơn đã dùng để huấn luyện mô hình này nên không tính"
+                if left_out else ""), 1)
+    result = agreement(classifier, reviewed) | {"left_out_trained_on": left_out}
     if as_json:
         console.print_json(json.dumps(result, ensure_ascii=False))
         return
@@ -492,6 +502,8 @@ def _evaluate_reviewed(settings: Settings, classifier: Any, first: date | None,
     table.add_row("Khớp cả bộ lĩnh vực (mô hình này)", f"{result['agreement']:.1%}")
     table.add_row("Khớp cả bộ lĩnh vực (nhãn lúc nhập đơn)", f"{result['agreement_at_ingest']:.1%}")
     table.add_row("F1 macro / micro", f"{result['macro_f1']:.3f} / {result['micro_f1']:.3f}")
+    if left_out:
+        table.add_row("Không tính (mô hình đã học các đơn này)", str(left_out))
     console.print(table)
     if result["wrong_ids"]:
         shown = ", ".join(str(i) for i in result["wrong_ids"][:20])

@@ -44,7 +44,7 @@ from pipeline.monitor.span import findings_over
 from pipeline.monitor.trends import area_labels
 from pipeline.records import SOURCE_TYPE_NAMES
 from pipeline.store import AlertStore, PetitionFilter, PetitionStore, list_petitions
-from pipeline.store.cases import case_counts, follow_up_started
+from pipeline.store.cases import case_counts, follow_up_started, office_today
 from pipeline.taxonomy import default_taxonomy, topic_names
 from pipeline.text.redact import find_pii, redact
 from pipeline.text.signals import SIGNALS, UNKNOWN_AREA
@@ -751,9 +751,10 @@ def _gather(store: PetitionStore, period: _Month, area: str | None, unit_name: s
     shown = [i for e in (*findings.hotspots, *findings.emerging)
              for i in sorted(e.petition_ids)[:_MAX_IDS]]
     now = datetime.now(UTC)
-    cases_on = min(period.end, now.date())
+    cases_on = min(period.end, office_today())
+    tracked = follow_up_started(store.engine, start=period.start, end=period.end, ids=area_ids)
     cases = (case_counts(store.engine, today=cases_on, start=period.start, end=period.end,
-                         ids=area_ids) if follow_up_started(store.engine) else None)
+                         ids=area_ids) if tracked else None)
     return _Data(period, unit, area.strip() if area else None, first_day, current,
                  _in_month(scope, period.previous), _in_month(scope, period.last_year), commune,
                  findings, alerts, _office_numbers(store, shown), now, cases, cases_on)

@@ -97,3 +97,28 @@ def record_corrections(model_path: Path, reviewed: Reviewed, weight: int) -> Pat
     path = model_path.with_name(model_path.stem + ".corrections.json")
     path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+def trained_on(model_path: Path) -> set[int]:
+    """Return the ids of the reviewed petitions a model was trained on (none for a model that
+    was not trained with corrections)."""
+    path = model_path.with_name(model_path.stem + ".corrections.json")
+    if not path.is_file():
+        return set()
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+        return {int(i) for i in card.get("petition_ids", [])}
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
+def without(reviewed: Reviewed, ids: set[int]) -> tuple[Reviewed, int]:
+    """Return the reviewed petitions minus `ids`, and how many were left out."""
+    keep = [i for i, petition_id in enumerate(reviewed.ids) if petition_id not in ids]
+    data = reviewed.data
+    kept = LabelledData(texts=[data.texts[i] for i in keep], labels=[data.labels[i] for i in keep],
+                        signals=[data.signals[i] for i in keep] if data.signals else None,
+                        ids=[data.ids[i] for i in keep] if data.ids else None)
+    return (Reviewed(data=kept, ids=[reviewed.ids[i] for i in keep],
+                     model_topics=[reviewed.model_topics[i] for i in keep]),
+            len(reviewed.ids) - len(keep))

@@ -12,7 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from api.deps import EngineDep, GazetteerDep, RecordId, SettingsDep
 from api.routes.alerts import AlertPublic
 from api.schemas import IsoDay, PetitionPublic, UtcDateTime
-from api.security import Analyst, Officer, Principal, Viewer, audit_records, petition_for
+from api.security import (
+    Analyst,
+    Officer,
+    Principal,
+    Viewer,
+    audit_records,
+    petition_for,
+    sees_clear_text,
+)
 from pipeline.store import get_petition
 from pipeline.store.cases import (
     CASE_STATUSES,
@@ -22,6 +30,7 @@ from pipeline.store.cases import (
     assign_alert,
     case_counts,
     enrich,
+    office_today,
     petition_history,
     reopen_alert,
     review_petition,
@@ -32,6 +41,7 @@ from pipeline.store.cases import (
 from pipeline.store.petitions import PetitionFilter, matching_ids
 from pipeline.taxonomy import OTHER, default_taxonomy
 from pipeline.text.places import PlaceStatus, resolve_place
+from pipeline.text.redact import redact
 from pipeline.text.scopes import PlaceKey
 from pipeline.text.signals import SIGNALS
 
@@ -64,6 +74,8 @@ class CaseFilterIn(BaseModel):
     source_type: str | None = Field(default=None, max_length=40)
     signal: str | None = Field(default=None, max_length=20)
     q: str | None = Field(default=None, max_length=200)
+    ids: list[int] | None = Field(default=None, max_length=1000,
+                                  description="Chỉ các đơn có số hiệu này (như danh sách)")
     status: Literal[CASE_STATUSES] | None = None  # type: ignore[valid-type]
     overdue: StrictBool = False
     as_of: IsoDay | None = Field(default=None, description="Ngày xét quá hạn (mặc định hôm nay)")
@@ -162,6 +174,20 @@ def _visible(principal: Principal, engine: Any, petition_id: int) -> dict[str, A
     return row
 
 
+# People named in a history (owners, assignees) and notes typed by officers are personal data
+# to roles below officer, like the other free text people type.
+_PEOPLE_FIELDS = ("owner", "assignee")
+
+
+def _event_for(principal: Principal, event: dict[str, Any]) -> EventPublic:
+    if sees_clear_text(principal):
+        return EventPublic(**event)
+    changes = {field: (["…", "…"] if field in _PEOPLE_FIELDS else values)
+               for field, values in (event.get("changes") or {}).items()}
+    note = redact(event["note"]) if event.get("note") else None
+    return EventPublic(**{**event, "changes": changes, "note": note, "user_name": "cán bộ"})
+
+
 def _check_labels(topics: list[str] | None, signals: list[str] | None) -> None:
     allowed = (*default_taxonomy().codes, OTHER)
     for name, values, known in (("lĩnh vực", topics, allowed), ("dấu hiệu", signals, SIGNALS)):
@@ -182,7 +208,7 @@ def _place(area: str, gazetteer: Any, principal: Principal
 
 
 def _today(as_of: date | None) -> date:
-    return as_of or date.today()
+    return as_of or office_today()
 
 
 # ---------------------------------------------------------------------- petitions
@@ -201,7 +227,7 @@ def read_queue(
     rows, total = review_queue(engine, places_allowed=principal.places(), start=start, end=end,
                                threshold=threshold, limit=limit, offset=offset)
     audit_records(request, (r["id"] for r in rows))
-    today = date.today()
+    today = office_today()
     data = [ReviewItemPublic(**petition_for(principal, enrich(r, today, settings.due_days))
                              | {"confidence": r["confidence"]}) for r in rows]
     return ReviewQueuePublic(data=data, count=total, threshold=threshold)
@@ -226,7 +252,8 @@ def review(petition_id: RecordId, body: ReviewIn, request: Request, principal: O
         raise HTTPException(409, str(error)) from error
     audit_records(request, [petition_id])
     row = _visible(principal, engine, petition_id)
-    return PetitionPublic(**petition_for(principal, enrich(row, date.today(), settings.due_days)))
+    return PetitionPublic(**petition_for(principal, enrich(row, office_today(),
+                                                           settings.due_days)))
 
 
 @router.get("/petitions/{petition_id}/history", response_model=list[EventPublic],
@@ -236,7 +263,7 @@ def read_history(petition_id: RecordId, request: Request, principal: Analyst,
     """Who reviewed, corrected or changed the follow-up of this petition, and when."""
     _visible(principal, engine, petition_id)
     audit_records(request, [petition_id])
-    return [EventPublic(**e) for e in petition_history(engine, petition_id)]
+    return [_event_for(principal, e) for e in petition_history(engine, petition_id)]
 
 
 @router.post("/petitions/cases", response_model=CaseUpdatePublic,
@@ -253,6 +280,7 @@ def update(body: CaseUpdateIn, request: Request, principal: Officer, engine: Eng
         filters = PetitionFilter(
             topic=f.topic, area=f.area, start=f.start, end=f.end, source_type=f.source_type,
             signal=f.signal, q=f.q, places_allowed=principal.places(), case_status=f.status,
+            ids=tuple(f.ids) if f.ids is not None else None,
             overdue_on=_today(f.as_of) if f.overdue else None,
             due_days=tuple(settings.due_days.items()))
         ids = matching_ids(engine, filters, limit=MAX_BULK + 1)
@@ -285,10 +313,14 @@ def summary(principal: Viewer, engine: EngineDep, settings: SettingsDep,
     return CaseSummaryPublic(start=start, end=end, as_of=today, **counts)
 
 
-def month_agreement(engine: Any, month_start: date) -> tuple[int, int]:
-    """Return (reviewed, agreed) for petitions reviewed in the month of `month_start`."""
+def month_agreement(engine: Any, month_start: date, places_allowed: Any = None
+                    ) -> tuple[int, int]:
+    """Return (reviewed, agreed) for petitions the model labelled and a person reviewed in the
+    month of `month_start` (labelled history, with no model scores, is left out)."""
     next_month = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    rows = reviewed_petitions(engine, start=month_start, end=next_month - timedelta(days=1))
+    rows = [r for r in reviewed_petitions(engine, start=month_start,
+                                          end=next_month - timedelta(days=1),
+                                          places_allowed=places_allowed) if r["scores"]]
     agreed = sum(1 for r in rows if r["model_topics"] is None
                  or sorted(r["model_topics"]) == sorted(r["topics"]))
     return len(rows), agreed
@@ -302,10 +334,10 @@ def agreement(principal: Analyst, engine: EngineDep, settings: SettingsDep,
               ) -> AgreementPublic:
     """Share of this month's reviewed petitions whose topics the reviewer kept, against last
     month; a warning when it falls under the configured level or drops by 10 points."""
-    start = date.fromisoformat(f"{month}-01") if month else date.today().replace(day=1)
+    start = date.fromisoformat(f"{month}-01") if month else office_today().replace(day=1)
     previous = (start - timedelta(days=1)).replace(day=1)
-    reviewed, agreed = month_agreement(engine, start)
-    before, before_agreed = month_agreement(engine, previous)
+    reviewed, agreed = month_agreement(engine, start, principal.places())
+    before, before_agreed = month_agreement(engine, previous, principal.places())
     share = agreed / reviewed if reviewed else None
     share_before = before_agreed / before if before else None
     warning = None
@@ -351,7 +383,7 @@ def read_alert_history(alert_id: RecordId, principal: Viewer, engine: EngineDep
                        ) -> list[EventPublic]:
     """Who acknowledged, assigned, noted, resolved or reopened this alert, and when."""
     _visible_alert(principal, engine, alert_id)
-    return [EventPublic(**e) for e in alert_history(engine, alert_id)]
+    return [_event_for(principal, e) for e in alert_history(engine, alert_id)]
 
 
 @router.post("/alerts/{alert_id}/assign", response_model=AlertPublic,

@@ -51,7 +51,7 @@ from pipeline.process import record_place
 from pipeline.records import SOURCE_TYPES, QuarantineRow, Record
 from pipeline.run import IngestRun
 from pipeline.store import PetitionFilter, SecurityStore, get_petition, list_petitions
-from pipeline.store.cases import CASE_STATUSES, enrich
+from pipeline.store.cases import CASE_STATUSES, enrich, office_today
 from pipeline.taxonomy import OTHER, default_taxonomy
 from pipeline.text.redact import redact_metadata
 from pipeline.text.scopes import PlaceKey
@@ -215,7 +215,7 @@ def read_petitions(
 
     A search word typed without diacritics matches every accented spelling of it.
     """
-    today = as_of or date.today()
+    today = as_of or office_today()
     filters = _filters(principal, topic, area, start, end, source_type, signal, q, ids,
                        status, today if overdue == "true" else None, settings.due_days)
     if format == "xlsx":
@@ -323,4 +323,5 @@ def read_petition(petition_id: RecordId, request: Request, principal: Analyst, e
     row["near_duplicates"] = [m for m in row["near_duplicates"]
                               if principal.may_see_area(m["area"])]
     audit_records(request, [petition_id])
-    return PetitionPublic(**petition_for(principal, enrich(row, date.today(), settings.due_days)))
+    return PetitionPublic(**petition_for(principal, enrich(row, office_today(),
+                                                           settings.due_days)))

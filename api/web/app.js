@@ -500,7 +500,7 @@ async function loadToday() {
 }
 
 const ALERT_STATUS_NAMES = {
-  open: "đang mở", acknowledged: "đã nắm", resolved: "đã giải quyết", closed: "đã qua đợt",
+  open: "đang mở", acknowledged: "đã nắm", resolved: "đã giải quyết", closed: "đợt đã kết thúc",
 };
 
 async function loadAlerts() {

@@ -73,7 +73,7 @@ async function loadCaseSummary() {
       ["Tổng số đơn", s.total], ["Tiếp nhận", s.received], ["Đang xử lý", s.in_progress],
       ["Đã trả lời", s.answered], ["Đã giải quyết", s.resolved],
       ["Trả lời đúng hạn", s.answered_on_time], ["Trả lời trễ hạn", s.answered_late],
-      ["Quá hạn chưa xử lý", s.overdue],
+      ["Quá hạn, chưa trả lời", s.overdue],
     ];
     const table = el("dl", { class: "case-figures" }, cells.map(([name, n]) => el("div",
       { class: name.startsWith("Quá hạn") && n ? "overdue" : "" }, el("dt", {}, name), el("dd", {}, fmt(n)))));
@@ -126,7 +126,8 @@ async function loadAgreement() {
 async function loadQueue(more = false) {
   const list = $("review-list");
   busy(list, true);
-  state.queueOffset = more ? (state.queueOffset || 0) + QUEUE_PAGE : 0;
+  // Reviewed items leave the queue, so the next page starts after the items still shown.
+  state.queueOffset = more ? $("review-list").querySelectorAll("li.review").length : 0;
   try {
     const result = await api(`/review/queue${query({ limit: QUEUE_PAGE, offset: state.queueOffset })}`);
     $("review-summary").textContent = result.count
@@ -135,7 +136,7 @@ async function loadQueue(more = false) {
     const items = result.data.map((p) => queueItem(p, result.threshold));
     if (more) list.append(...items);
     else list.replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, "Không còn đơn nào chờ kiểm tra.")]));
-    $("review-more").hidden = state.queueOffset + QUEUE_PAGE >= result.count;
+    $("review-more").hidden = state.queueOffset + result.data.length >= result.count;
   } catch (error) {
     failInto(list, error);
   }
@@ -294,8 +295,9 @@ async function bulkUpdate(event) {
   const v = formValues(event.target);
   const body = { filters: {} };
   for (const [key, value] of Object.entries(petitionParams())) {
-    if (["sort", "ids"].includes(key) || String(value || "").trim() === "") continue;
-    body.filters[key] = key === "overdue" ? value === "true" : value;
+    if (key === "sort" || String(value || "").trim() === "") continue;
+    if (key === "ids") body.filters.ids = String(value).split(",").map(Number);
+    else body.filters[key] = key === "overdue" ? value === "true" : value;
   }
   if (v.status) body.status = v.status;
   if (v.owner.trim()) body.owner = v.owner.trim();

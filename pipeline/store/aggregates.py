@@ -149,6 +149,9 @@ def move_petition(conn: Connection, old: Mapping[str, Any], new: Mapping[str, An
             delta[key] = change
     if not delta:
         return
+    # Cells in one order, so two corrections (or a correction and an ingest) touching the same
+    # cells lock them in the same order on PostgreSQL.
+    delta = dict(sorted(delta.items(), key=lambda item: tuple(str(k) for k in item[0])))
     _write_cells(conn, delta)
     left = [key for key in delta if key[0] != SOURCE_TOTALS and delta[key][0] < 0]
     for key in left:

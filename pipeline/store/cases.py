@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -51,6 +52,15 @@ DEFAULT_DUE_DAYS: dict[str, int] = {
     "social": 15,
     "minutes": 30,
 }
+
+
+# Due days, answers and overdue cases are counted in the office's own calendar.
+OFFICE_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def office_today() -> date:
+    """Return today's date in Vietnam (the day a due date or an answer falls on)."""
+    return datetime.now(OFFICE_TIMEZONE).date()
 
 
 class CaseError(ValueError):
@@ -136,10 +146,13 @@ def _user(user: str) -> str:
 
 
 def _locked_row(conn: Connection, petition_id: int) -> dict[str, Any]:
-    query = sa.select(petitions).where(petitions.c.id == petition_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
+    # A write that changes nothing takes the row's lock on PostgreSQL and the database's write
+    # lock on SQLite (whose driver opens the transaction only at the first write), so two
+    # reviewers of one petition take turns: the second reads what the first wrote.
+    conn.execute(sa.update(petitions).where(petitions.c.id == petition_id)
+                 .values(id=petitions.c.id))
+    row = conn.execute(sa.select(petitions).where(petitions.c.id == petition_id)
+                       ).mappings().first()
     if row is None:
         raise CaseError(f"Không có đơn số {petition_id}")
     return dict(row)
@@ -222,7 +235,7 @@ def update_cases(engine: Engine, petition_ids: Sequence[int], user: str, *,
     if status is None and owner is None and due_on is None and not note:
         raise CaseError("Chưa chọn thay đổi nào (trạng thái, người phụ trách, hạn xử lý, ghi chú)")
     at = now or utcnow()
-    day = today or at.date()
+    day = today or office_today()
     changed = 0
     with engine.begin() as conn:
         for petition_id in dict.fromkeys(petition_ids):
@@ -230,7 +243,11 @@ def update_cases(engine: Engine, petition_ids: Sequence[int], user: str, *,
             values: dict[str, Any] = {}
             if status is not None and status != old["case_status"]:
                 values["case_status"] = status
-                values["answered_on"] = day if status not in OPEN_STATUSES else None
+                if status in OPEN_STATUSES:
+                    values["answered_on"] = None
+                elif old["case_status"] in OPEN_STATUSES:
+                    # The first answer counts for "on time"; answered → resolved keeps it.
+                    values["answered_on"] = day
             if owner is not None and (owner.strip() or None) != old["owner"]:
                 values["owner"] = owner.strip() or None
             if due_on is not None and due_on != old["due_on"]:
@@ -330,16 +347,18 @@ def review_queue(engine: Engine, *, places_allowed: Any = None, start: date | No
     return rows, len(ranked)
 
 
-def reviewed_petitions(engine: Engine, *, start: date | None = None, end: date | None = None
-                       ) -> list[dict[str, Any]]:
+def reviewed_petitions(engine: Engine, *, start: date | None = None, end: date | None = None,
+                       places_allowed: Any = None) -> list[dict[str, Any]]:
     """Return reviewed petitions (id, text, final and model labels), by review time.
 
     `start`/`end` bound the review day, so "this month's reviewed petitions" is one call.
     """
     columns = (petitions.c.id, petitions.c.text, petitions.c.topics, petitions.c.signals,
-               petitions.c.model_topics, petitions.c.model_signals, petitions.c.reviewed_at,
-               petitions.c.reviewed_by, petitions.c.received_at)
+               petitions.c.scores, petitions.c.model_topics, petitions.c.model_signals,
+               petitions.c.reviewed_at, petitions.c.reviewed_by, petitions.c.received_at)
     query = sa.select(*columns).where(petitions.c.reviewed_at.is_not(None))
+    if places_allowed is not None:
+        query = query.where(sa.or_(sa.false(), *(same_place(p) for p in places_allowed)))
     if start is not None:
         query = query.where(petitions.c.reviewed_at >= datetime.combine(start, datetime.min.time()))
     if end is not None:
@@ -350,11 +369,22 @@ def reviewed_petitions(engine: Engine, *, start: date | None = None, end: date |
                                                              petitions.c.id)).mappings()]
 
 
-def follow_up_started(engine: Engine) -> bool:
-    """True once anyone has recorded a status, owner or due day on a petition."""
-    query = sa.select(petition_events.c.id).where(petition_events.c.action == "status").limit(1)
+def follow_up_started(engine: Engine, *, start: date | None = None, end: date | None = None,
+                      ids: set[int] | None = None) -> bool:
+    """True when someone has recorded a status, owner or due day on a petition received
+    between two days (and among `ids`, when given): the office follows these up here."""
+    query = (sa.select(petition_events.c.petition_id)
+             .join(petitions, petitions.c.id == petition_events.c.petition_id)
+             .where(petition_events.c.action == "status"))
+    if start is not None:
+        query = query.where(petitions.c.received_at >= start)
+    if end is not None:
+        query = query.where(petitions.c.received_at <= end)
     with engine.connect() as conn:
-        return conn.execute(query).first() is not None
+        for (petition_id,) in conn.execute(query.distinct()):
+            if ids is None or petition_id in ids:
+                return True
+    return False
 
 
 def case_counts(engine: Engine, *, today: date, start: date | None = None,
@@ -383,9 +413,14 @@ def case_counts(engine: Engine, *, today: date, start: date | None = None,
             if ids is not None and row["id"] not in ids:
                 continue
             counts["total"] += 1
-            counts[row["case_status"]] = counts.get(row["case_status"], 0) + 1
+            status = row["case_status"]
+            if status not in OPEN_STATUSES and (row["answered_on"] is None
+                                                or row["answered_on"] > today):
+                # Answered after the day counted on: it was still being handled then.
+                status = "in_progress"
+            counts[status] = counts.get(status, 0) + 1
             due = due_day(row, due_days)
-            if row["case_status"] in OPEN_STATUSES:
+            if status in OPEN_STATUSES:
                 if due is not None and due < today:
                     counts["overdue"] += 1
             elif row["answered_on"] is not None and due is not None:
@@ -431,7 +466,8 @@ def reopen_alert(engine: Engine, alert_id: int, user: str, note: str | None = No
         if row is None:
             raise CaseError(f"Không tìm thấy cảnh báo số {alert_id}")
         if row["status"] not in ("acknowledged", "resolved"):
-            raise CaseError(f"Cảnh báo số {alert_id} đang mở, không cần mở lại")
+            state = "đang mở" if row["status"] == "open" else "đã kết thúc đợt"
+            raise CaseError(f"Cảnh báo số {alert_id} {state}, không có gì để mở lại")
         values: dict[str, Any] = {"status": "open" if row["closed_at"] is None else "closed",
                                   "updated_at": at, "resolved_at": None, "resolved_by": None,
                                   "resolve_note": None, "acked_at": None, "acked_by": None,

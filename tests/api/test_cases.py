@@ -123,9 +123,13 @@ def test_follow_up_in_bulk_and_overdue(clients: dict[str, TestClient]) -> None:
     assert answered.json()["changed"] == 1
     assert len(_ids(officer, overdue="true", as_of="2025-07-13")) == len(TAN_MY) - 1
     assert _ids(officer, status="answered") == overdue[:1]
-    summary = officer.get("/api/v1/cases/summary", params={"as_of": "2025-07-13"}).json()
+    summary = officer.get("/api/v1/cases/summary").json()
     assert (summary["in_progress"], summary["answered"], summary["overdue"]) == (
         len(TAN_MY) - 1, 1, len(TAN_MY) - 1)
+    # Counted on 13/07/2025 the answer (given today) had not come yet.
+    then = officer.get("/api/v1/cases/summary", params={"as_of": "2025-07-13"}).json()
+    assert (then["in_progress"], then["answered"], then["overdue"]) == (
+        len(TAN_MY), 0, len(TAN_MY))
     gio_my = _ids(admin, area="Gio Mỹ")
     assert officer.post("/api/v1/petitions/cases",
                         json={"ids": gio_my, "status": "resolved"}).status_code == 403
@@ -143,3 +147,26 @@ def test_agreement_with_reviewed_petitions(clients: dict[str, TestClient]) -> No
     agreement = clients["analyst"].get("/api/v1/review/agreement").json()
     assert (agreement["reviewed"], agreement["agreed"]) == (2, 1)
     assert agreement["agreement"] == 0.5 and "huấn luyện lại" in agreement["warning"]
+
+
+def test_history_notes_and_people_are_hidden_below_officer(clients: dict[str, TestClient]
+                                                           ) -> None:
+    officer = clients["officer"]
+    petition_id = _ids(officer)[0]
+    officer.post("/api/v1/petitions/cases", json={
+        "ids": [petition_id], "owner": "Trần Văn Bình",
+        "note": "Đã gọi cho bà Nguyễn Thị Hoa, số 0912 345 678, hẹn gặp thứ Hai"})
+    seen = officer.get(f"/api/v1/petitions/{petition_id}/history").json()[0]
+    assert "0912 345 678" in seen["note"] and seen["changes"]["owner"][1] == "Trần Văn Bình"
+    hidden = clients["analyst"].get(f"/api/v1/petitions/{petition_id}/history").json()[0]
+    assert "0912" not in hidden["note"] and "Nguyễn Thị Hoa" not in hidden["note"]
+    assert "Trần Văn Bình" not in str(hidden) and "can-bo-tan-my" not in str(hidden)
+
+
+def test_bulk_filters_keep_the_list_s_ids(clients: dict[str, TestClient]) -> None:
+    officer = clients["officer"]
+    ids = _ids(officer)
+    done = officer.post("/api/v1/petitions/cases", json={
+        "filters": {"area": "Tân Mỹ", "ids": ids[:1]}, "status": "in_progress"})
+    assert done.json() == {"matched": 1, "changed": 1}
+    assert _ids(officer, status="in_progress") == ids[:1]

@@ -292,13 +292,18 @@ def test_handling_section_counts_the_follow_up_recorded_on_the_system(
         start=date(2025, 6, 1), end=date(2025, 6, 30)), order="oldest", limit=100)
     assert total >= 4
     ids = [r["id"] for r in june]
-    # Answered in 3 days (in time), resolved after 90 (late for every source type), one in
-    # progress; the rest left as received.
+    # Answered in 3 days (in time); resolved 2 days after a due day set on the day it came
+    # (late); one in progress; one resolved in July (still being handled on 30/06); the rest
+    # left as received.
+    assert june[1]["received_at"] <= date(2025, 6, 25)
     update_cases(store.engine, ids[:1], "Cán bộ Hoa", status="answered",
                  today=june[0]["received_at"] + timedelta(days=3))
+    update_cases(store.engine, ids[1:2], "Cán bộ Hoa", due_on=june[1]["received_at"])
     update_cases(store.engine, ids[1:2], "Cán bộ Hoa", status="resolved",
-                 today=june[1]["received_at"] + timedelta(days=90))
+                 today=june[1]["received_at"] + timedelta(days=2))
     update_cases(store.engine, ids[2:3], "Cán bộ Hoa", status="in_progress")
+    update_cases(store.engine, ids[3:4], "Cán bộ Hoa", status="resolved",
+                 today=date(2025, 7, 20))
     out = build_monthly_report(store, "2025-06", out=tmp_path / "theo-doi.docx",
                                report_date=date(2025, 7, 2))
     document = Document(str(out))
@@ -308,9 +313,9 @@ def test_handling_section_counts_the_follow_up_recorded_on_the_system(
     assert results["Đã trả lời"] == ["1"] and results["Đã giải quyết"] == ["1"]
     assert results["Trong đó: trả lời, giải quyết đúng hạn"] == ["1"]
     assert results["Trong đó: trả lời, giải quyết trễ hạn"] == ["1"]
-    assert results["Đang xử lý"] == ["1"]
+    assert results["Đang xử lý"] == ["2"]
     assert results["Tổng số đơn nhận trong tháng"] == [str(total)]
-    assert results["Mới tiếp nhận, chưa xử lý"] == [str(total - 3)]
+    assert results["Mới tiếp nhận, chưa xử lý"] == [str(total - 4)]
 
 
 def test_assessment_and_tasks_mark_the_office_s_own_words(june_report: Path) -> None:

@@ -126,7 +126,7 @@ def test_a_petition_turns_overdue_on_the_chosen_day(page: Any, site: dict[str, s
     row.wait_for()
     assert "Quá hạn" in row.inner_text()
     summary = page.locator("#case-summary").inner_text()
-    assert "Quá hạn chưa xử lý" in summary
+    assert "Quá hạn, chưa trả lời" in summary
     # Taking it in hand in bulk on the filtered list clears it from the overdue list.
     page.get_by_label("Trạng thái", exact=True).last.select_option("answered")
     page.get_by_role("button", name="Áp dụng cho các đơn đang lọc").click()

@@ -22,6 +22,7 @@ from pipeline.store.cases import (
     case_counts,
     confidence_of,
     due_day,
+    follow_up_started,
     petition_history,
     reopen_alert,
     review_petition,
@@ -236,3 +237,52 @@ def test_case_counts_by_period(store: PetitionStore) -> None:
     # Due 9/7 (40 days), resolved 30/7: late.
     assert (may["resolved"], may["answered_late"]) == (1, 1)
     assert timedelta(days=40) + date(2025, 5, 30) == date(2025, 7, 9)
+
+
+def test_two_reviewers_of_one_petition_take_turns(store: PetitionStore) -> None:
+    import threading
+
+    petition_id = _one(store, topics=["land"], scores={"land": 0.5})
+    start = threading.Barrier(2)
+    errors: list[str] = []
+
+    def correct(topic: str) -> None:
+        start.wait()
+        try:
+            review_petition(store.engine, petition_id, f"cán bộ {topic}",
+                            Correction(topics=(topic,)))
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            errors.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=correct, args=(t,)) for t in ("environment", "security")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _stored(store).equals(_expected(store))
+    history = petition_history(store.engine, petition_id)
+    # The second reviewer changed what the first had written, not the model's label.
+    assert history[0]["changes"]["topics"][0] == ["land"]
+    assert history[1]["changes"]["topics"][0] == history[0]["changes"]["topics"][1]
+
+
+def test_an_answer_day_is_kept_and_counted_on_its_day(store: PetitionStore) -> None:
+    petition_id = _one(store, received_at=date(2025, 6, 2), source_type="feedback")
+    update_cases(store.engine, [petition_id], "cán bộ Hoa", status="answered",
+                 today=date(2025, 6, 10))
+    update_cases(store.engine, [petition_id], "cán bộ Hoa", status="resolved",
+                 today=date(2025, 7, 30))
+    june = dict(start=date(2025, 6, 1), end=date(2025, 6, 30))
+    # Answered on 10/06, within 15 days: resolving it later does not make the answer late.
+    assert case_counts(store.engine, today=date(2025, 8, 1), **june)["answered_on_time"] == 1
+    # Counted on 5/06 it was still being handled.
+    early = case_counts(store.engine, today=date(2025, 6, 5), **june)
+    assert (early["in_progress"], early["resolved"], early["answered_on_time"]) == (1, 0, 0)
+    assert follow_up_started(store.engine, **june)
+    assert not follow_up_started(store.engine, start=date(2025, 7, 1), end=date(2025, 7, 31))
+    assert not follow_up_started(store.engine, ids={petition_id + 1}, **june)
+    update_cases(store.engine, [petition_id], "cán bộ Hoa", status="in_progress")
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(petitions.c.answered_on)
+                            .where(petitions.c.id == petition_id)).scalar() is None
