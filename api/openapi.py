@@ -47,7 +47,7 @@ RAISED: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/reports/monthly"): (404,),
     ("post", "/api/v1/auth/session"): (401,),
     ("post", "/api/v1/petitions/{petition_id}/review"): (409,),
-    ("post", "/api/v1/petitions/cases"): (404,),
+    ("post", "/api/v1/cases/update"): (404,),
     ("post", "/api/v1/alerts/{alert_id}/assign"): (409,),
     ("post", "/api/v1/alerts/{alert_id}/reopen"): (409,),
 }
@@ -109,8 +109,8 @@ def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
     """
     paths = document.get("paths", {})
     if path in paths:
-        # A literal path ("/petitions/cases") is its own resource, even where a template
-        # ("/petitions/{petition_id}") would also match it.
+        # A literal path is its own resource, even where a template of the same depth (such
+        # as "/alerts/{alert_id}") would also match it.
         return sorted(method.upper() for method in paths[path])
     methods: set[str] = set()
     for template, operations in paths.items():

@@ -266,7 +266,7 @@ def read_history(petition_id: RecordId, request: Request, principal: Analyst,
     return [_event_for(principal, e) for e in petition_history(engine, petition_id)]
 
 
-@router.post("/petitions/cases", response_model=CaseUpdatePublic,
+@router.post("/cases/update", response_model=CaseUpdatePublic,
              summary="Cập nhật trạng thái, người phụ trách, hạn xử lý (một hay nhiều đơn)")
 def update(body: CaseUpdateIn, request: Request, principal: Officer, engine: EngineDep,
            settings: SettingsDep) -> CaseUpdatePublic:

@@ -231,7 +231,8 @@ async function openPetition(id) {
     const rows = [
       ["Ngày nhận", fmtDate(p.received_at)], ["Địa bàn", p.area], ["Loại", sourceName(p.source_type)],
       ["Lĩnh vực", p.topics.map(topicName).join(", ")
-        + (p.confidence !== null ? ` (độ tin cậy ${pct(p.confidence)})` : "")],
+        + (p.model_topics ? " (cán bộ đã sửa)"
+          : p.confidence !== null ? ` (độ tin cậy của mô hình ${pct(p.confidence)})` : "")],
       ["Điểm từng lĩnh vực", Object.entries(p.scores || {}).sort((a, b) => b[1] - a[1]).slice(0, 4)
         .map(([code, v]) => `${topicName(code)} ${pct(v)}`).join(", ") || "—"],
       ["Dấu hiệu", p.signals.map((s) => state.signalNames[s] || s).join(", ") || "—"],
@@ -278,7 +279,7 @@ function caseForm(p) {
     if (v.due_on && v.due_on !== p.due_on) body.due_on = v.due_on;
     if (v.note.trim()) body.note = v.note.trim();
     try {
-      await api("/petitions/cases", { method: "POST", body });
+      await api("/cases/update", { method: "POST", body });
       say(`Đã lưu việc xử lý đơn số ${p.id}.`);
       openPetition(p.id);
       loadPetitions();
@@ -307,7 +308,7 @@ async function bulkUpdate(event) {
   const total = $("pet-summary").textContent;
   if (!window.confirm(`Cập nhật mọi đơn đang lọc? ${total}`)) return;
   try {
-    const result = await api("/petitions/cases", { method: "POST", body });
+    const result = await api("/cases/update", { method: "POST", body });
     line.textContent = `Đã cập nhật ${fmt(result.changed)} trên ${fmt(result.matched)} đơn đang lọc.`;
     event.target.reset();
     loadPetitions();

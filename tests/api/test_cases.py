@@ -97,7 +97,7 @@ def test_viewers_and_analysts_cannot_correct(clients: dict[str, TestClient]) -> 
         client = clients[role]
         assert client.post(f"/api/v1/petitions/{petition_id}/review",
                            json={"topics": ["land"]}).status_code == 403
-        assert client.post("/api/v1/petitions/cases",
+        assert client.post("/api/v1/cases/update",
                            json={"ids": [petition_id], "status": "resolved"}).status_code == 403
         assert client.get("/api/v1/review/queue").status_code == 403
     assert clients["analyst"].get(f"/api/v1/petitions/{petition_id}/history").status_code == 200
@@ -112,13 +112,13 @@ def test_follow_up_in_bulk_and_overdue(clients: dict[str, TestClient]) -> None:
     row = officer.get(f"/api/v1/petitions/{overdue[0]}").json()
     assert row["due_on"] == "2025-07-12" and row["case_status"] == "received"
 
-    done = officer.post("/api/v1/petitions/cases", json={
+    done = officer.post("/api/v1/cases/update", json={
         "filters": {"area": "Tân Mỹ"}, "status": "in_progress", "owner": "Trần Văn Bình"})
     assert done.json() == {"matched": len(TAN_MY), "changed": len(TAN_MY)}
     # The officer's bulk change never reaches another village.
     assert {r["case_status"] for r in admin.get(
         "/api/v1/petitions", params={"area": "Gio Mỹ"}).json()["data"]} == {"received"}
-    answered = officer.post("/api/v1/petitions/cases",
+    answered = officer.post("/api/v1/cases/update",
                             json={"ids": overdue[:1], "status": "answered"})
     assert answered.json()["changed"] == 1
     assert len(_ids(officer, overdue="true", as_of="2025-07-13")) == len(TAN_MY) - 1
@@ -131,9 +131,9 @@ def test_follow_up_in_bulk_and_overdue(clients: dict[str, TestClient]) -> None:
     assert (then["in_progress"], then["answered"], then["overdue"]) == (
         len(TAN_MY), 0, len(TAN_MY))
     gio_my = _ids(admin, area="Gio Mỹ")
-    assert officer.post("/api/v1/petitions/cases",
+    assert officer.post("/api/v1/cases/update",
                         json={"ids": gio_my, "status": "resolved"}).status_code == 403
-    both = officer.post("/api/v1/petitions/cases", json={"ids": overdue, "filters": {}})
+    both = officer.post("/api/v1/cases/update", json={"ids": overdue, "filters": {}})
     assert both.status_code == 422
 
 
@@ -153,7 +153,7 @@ def test_history_notes_and_people_are_hidden_below_officer(clients: dict[str, Te
                                                            ) -> None:
     officer = clients["officer"]
     petition_id = _ids(officer)[0]
-    officer.post("/api/v1/petitions/cases", json={
+    officer.post("/api/v1/cases/update", json={
         "ids": [petition_id], "owner": "Trần Văn Bình",
         "note": "Đã gọi cho bà Nguyễn Thị Hoa, số 0912 345 678, hẹn gặp thứ Hai"})
     seen = officer.get(f"/api/v1/petitions/{petition_id}/history").json()[0]
@@ -166,7 +166,7 @@ def test_history_notes_and_people_are_hidden_below_officer(clients: dict[str, Te
 def test_bulk_filters_keep_the_list_s_ids(clients: dict[str, TestClient]) -> None:
     officer = clients["officer"]
     ids = _ids(officer)
-    done = officer.post("/api/v1/petitions/cases", json={
+    done = officer.post("/api/v1/cases/update", json={
         "filters": {"area": "Tân Mỹ", "ids": ids[:1]}, "status": "in_progress"})
     assert done.json() == {"matched": 1, "changed": 1}
     assert _ids(officer, status="in_progress") == ids[:1]

@@ -56,7 +56,7 @@ SEMANTIC: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/classify"): "a text of control characters only is empty once normalised",
     ("POST", "/api/v1/petitions/{petition_id}/review"): "an area must name a place the resolver "
     "knows, inside the caller's areas",
-    ("POST", "/api/v1/petitions/cases"): "exactly one of ids and filters, and at least one change",
+    ("POST", "/api/v1/cases/update"): "exactly one of ids and filters, and at least one change",
     ("POST", "/api/v1/alerts/{alert_id}/note"): "a note of blanks only is empty",
 }
 
