@@ -3,13 +3,14 @@ agreement of the model with reviewed petitions, and alerts handled as cases."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from api.deps import EngineDep, GazetteerDep, RecordId, SettingsDep
+from api.deps import EngineDep, GazetteerDep, RecordId, SettingsDep, StoreDep
 from api.routes.alerts import AlertPublic
 from api.schemas import IsoDay, PetitionPublic, UtcDateTime
 from api.security import (
@@ -19,13 +20,16 @@ from api.security import (
     Viewer,
     audit_records,
     petition_for,
+    public_text,
     sees_clear_text,
 )
-from pipeline.store import get_petition
+from pipeline.monitor.engine import data_extent
+from pipeline.store import AlertStore, get_petition
 from pipeline.store.cases import (
     CASE_STATUSES,
     CaseError,
     Correction,
+    alert_event,
     alert_history,
     assign_alert,
     case_counts,
@@ -48,6 +52,7 @@ from pipeline.text.signals import SIGNALS
 router = APIRouter(tags=["cases"])
 
 MAX_BULK = 5000
+QUEUE_DAYS = 92
 
 
 class ReviewIn(BaseModel):
@@ -216,6 +221,7 @@ def _today(as_of: date | None) -> date:
             summary="Hàng đợi kiểm tra nhãn: đơn mô hình chưa chắc chắn trước")
 def read_queue(
     request: Request, principal: Officer, engine: EngineDep, settings: SettingsDep,
+    store: StoreDep,
     start: Annotated[IsoDay | None, Query(alias="from")] = None,
     end: Annotated[IsoDay | None, Query(alias="to")] = None,
     threshold: Annotated[float, Query(ge=0, le=1)] = 0.6,
@@ -223,7 +229,11 @@ def read_queue(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ReviewQueuePublic:
     """Unreviewed petitions in the caller's areas: low confidence or at odds with their
-    near-duplicate cluster first, then by confidence."""
+    near-duplicate cluster first, then by confidence. Without `from`, the petitions received in
+    the last 92 days of the data (the queue never ranks a province's whole history)."""
+    if start is None:
+        _, last = data_extent(store)
+        start = last - timedelta(days=QUEUE_DAYS) if last is not None else None
     rows, total = review_queue(engine, places_allowed=principal.places(), start=start, end=end,
                                threshold=threshold, limit=limit, offset=offset)
     audit_records(request, (r["id"] for r in rows))
@@ -355,20 +365,26 @@ def agreement(principal: Analyst, engine: EngineDep, settings: SettingsDep,
 
 # ---------------------------------------------------------------------- alerts as cases
 def _alert_public(principal: Principal, row: dict[str, Any]) -> AlertPublic:
-    from api.security import public_text
-
     return AlertPublic(**{**row, "explanation": public_text(principal, row["explanation"])})
 
 
 def _visible_alert(principal: Principal, engine: Any, alert_id: int) -> dict[str, Any]:
-    from pipeline.store import AlertStore
-
     row = AlertStore(engine).get_alert(alert_id)
     if row is None:
         raise HTTPException(404, f"Không tìm thấy cảnh báo số {alert_id}")
     if not principal.may_see_area(row["area"]):
         raise HTTPException(403, f"Cảnh báo số {alert_id} ngoài địa bàn phụ trách")
     return row
+
+
+def _alert_change(principal: Principal, engine: Any, alert_id: int,
+                  change: Callable[[], dict[str, Any]]) -> AlertPublic:
+    """Apply a change to an alert the caller may see; a refused change is a 409."""
+    _visible_alert(principal, engine, alert_id)
+    try:
+        return _alert_public(principal, change())
+    except CaseError as error:
+        raise HTTPException(409, str(error)) from error
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic, summary="Một cảnh báo")
@@ -391,12 +407,8 @@ def read_alert_history(alert_id: RecordId, principal: Viewer, engine: EngineDep
 def assign(alert_id: RecordId, body: AlertCaseIn, principal: Officer, engine: EngineDep
            ) -> AlertPublic:
     """Give the alert to someone (an empty assignee takes it back)."""
-    _visible_alert(principal, engine, alert_id)
-    try:
-        return _alert_public(principal, assign_alert(engine, alert_id, principal.name,
-                                                     body.assignee, body.note))
-    except CaseError as error:
-        raise HTTPException(409, str(error)) from error
+    return _alert_change(principal, engine, alert_id, lambda: assign_alert(
+        engine, alert_id, principal.name, body.assignee, body.note))
 
 
 @router.post("/alerts/{alert_id}/note", response_model=AlertPublic,
@@ -404,8 +416,6 @@ def assign(alert_id: RecordId, body: AlertCaseIn, principal: Officer, engine: En
 def note(alert_id: RecordId, body: AlertCaseIn, principal: Officer, engine: EngineDep
          ) -> AlertPublic:
     """Add a note to the alert's history."""
-    from pipeline.store.cases import alert_event
-
     row = _visible_alert(principal, engine, alert_id)
     if not body.note or not body.note.strip():
         raise HTTPException(422, "Ghi chú trống")
@@ -418,8 +428,5 @@ def note(alert_id: RecordId, body: AlertCaseIn, principal: Officer, engine: Engi
 def reopen(alert_id: RecordId, body: AlertCaseIn, principal: Officer, engine: EngineDep
            ) -> AlertPublic:
     """Undo an acknowledgement or a resolution."""
-    _visible_alert(principal, engine, alert_id)
-    try:
-        return _alert_public(principal, reopen_alert(engine, alert_id, principal.name, body.note))
-    except CaseError as error:
-        raise HTTPException(409, str(error)) from error
+    return _alert_change(principal, engine, alert_id, lambda: reopen_alert(
+        engine, alert_id, principal.name, body.note))
